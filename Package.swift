@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Intermesh",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "intermesh", targets: ["intermesh"]),
+        .executable(name: "intermesh-bench", targets: ["intermesh-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/onevcat/Rainbow.git", from: "4.2.2"),
+    ],
+    targets: [
+        // The run-spec language: units, model types, YAML loading, validation, canonical form, schema.
+        .target(
+            name: "IntermeshSpec",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The plan compiler: replicas, ranks, ports, shards, estimate, rendered launch files.
+        .target(
+            name: "IntermeshPlan",
+            dependencies: [
+                "IntermeshSpec",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The command line: subcommands and their output.
+        .target(
+            name: "IntermeshCLI",
+            dependencies: [
+                "IntermeshSpec",
+                "IntermeshPlan",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Rainbow", package: "Rainbow"),
+            ]
+        ),
+        .executableTarget(name: "intermesh", dependencies: ["IntermeshCLI"]),
+        .executableTarget(name: "intermesh-bench", dependencies: ["IntermeshSpec", "IntermeshPlan"]),
+        .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan"], resources: [.copy("Golden")]),
+        .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI"]),
+    ]
+)

@@ -1,0 +1,63 @@
+import IntermeshSpec
+
+/// What an engine needs beyond the generic replica: its command, its variables, its own files.
+struct EngineAdapter: Sendable {
+    /// Where a replica sits, for the adapter's variables.
+    struct ReplicaInfo {
+        var slot: String
+        var globalIndex: Int
+        var ranks: Int
+        var ports: Ports
+        /// Host and ring port of the run's first replica (PRIME's GLOBAL_ADDR / GLOBAL_PORT).
+        var firstHost: String
+        var firstPort: Int
+    }
+
+    var kind: EngineSpec.Kind
+
+    /// Variables exported from runtime values the agent provides, e.g. PRIME's GLOBAL_UNIQUE_ID from the member UUID.
+    var runtimeAliases: [(name: String, source: String)] {
+        switch kind {
+        case .reference: return []
+        case .prime: return [("GLOBAL_UNIQUE_ID", "INTERMESH_MEMBER_ID")]
+        case .torchrun: return [("TORCHFT_LIGHTHOUSE", "INTERMESH_SERVER")]
+        }
+    }
+
+    /// Engine-specific files rendered into each replica's directory, by template name.
+    var templates: [String] {
+        kind == .prime ? ["engines/prime/config.toml"] : []
+    }
+
+    func command(_ run: TrainingRun, _ replica: ReplicaInfo) -> [String] {
+        let engine = run.spec.engine
+        let flags = engine.config.keys.sorted().flatMap { ["--\($0)", engine.config[$0] ?? ""] }
+        switch kind {
+        case .reference:
+            return [engine.entrypoint, "--slot", replica.slot] + flags + engine.args
+        case .prime:
+            return torchrun(replica) + [engine.entrypoint, "@${INTERMESH_REPLICA_DIR}/config.toml"] + engine.args
+        case .torchrun:
+            return torchrun(replica) + [engine.entrypoint] + flags + engine.args
+        }
+    }
+
+    private func torchrun(_ replica: ReplicaInfo) -> [String] {
+        ["torchrun", "--nnodes=1", "--nproc_per_node=\(replica.ranks)", "--master_port=\(replica.ports.rendezvous)"]
+    }
+
+    func env(_ run: TrainingRun, _ replica: ReplicaInfo) -> [String: String] {
+        let total = String(run.spec.totalReplicas)
+        switch kind {
+        case .reference:
+            return [:]
+        case .prime:
+            return [
+                "GLOBAL_ADDR": replica.firstHost, "GLOBAL_PORT": String(replica.firstPort),
+                "GLOBAL_RANK": String(replica.globalIndex), "GLOBAL_WORLD_SIZE": total,
+            ]
+        case .torchrun:
+            return ["REPLICA_GROUP_ID": String(replica.globalIndex), "NUM_REPLICA_GROUPS": total]
+        }
+    }
+}

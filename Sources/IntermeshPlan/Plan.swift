@@ -1,0 +1,99 @@
+import IntermeshSpec
+
+/// What the compiler makes of one revision: per site, the replicas with ranks, ports, shards,
+/// environment and command, the rendered launch files, and the time estimate.
+///
+/// Plans are deterministic: the same spec compiles to the same plan, byte for byte.
+public struct Plan: Codable, Sendable, Hashable {
+    public var apiVersion: String = TrainingRun.apiVersion
+    public var kind: String = "Plan"
+    public var runName: String
+    /// Identity of the revision's content (the canonical spec).
+    public var contentHash: String
+    public var engine: EngineSpec.Kind
+    public var parameters: Int
+    public var totalReplicas: Int
+    public var totalRanks: Int
+    public var sites: [SitePlan]
+    public var estimate: RunEstimate
+    /// The canonical spec the plan was compiled from; engines read their settings from it.
+    public var run: TrainingRun
+
+    public func site(named name: String) -> SitePlan? { sites.first { $0.name == name } }
+
+    /// The replica of a slot such as `us-east/0`.
+    public func replica(slot: String) -> (SitePlan, ReplicaPlan)? {
+        for site in sites {
+            if let replica = site.replicas.first(where: { $0.slot == slot }) { return (site, replica) }
+        }
+        return nil
+    }
+}
+
+/// One site of a plan.
+public struct SitePlan: Codable, Sendable, Hashable {
+    public var name: String
+    public var region: String?
+    public var launcher: LauncherSpec.Kind
+    /// Environment shared by every rank of the site (engine env, site env, run identity). No secrets.
+    public var env: [String: String]
+    /// Variables taken from the agent's environment at launch time, never written here.
+    public var secretEnv: [String]
+    public var replicas: [ReplicaPlan]
+    public var estimate: SiteEstimate
+    /// Rendered launch files, relative to the plan directory, with their digests.
+    public var files: [PlanFile]
+}
+
+/// One replica slot: a stable identity that successive members (incarnations) fill.
+public struct ReplicaPlan: Codable, Sendable, Hashable {
+    /// `site/index`, stable across revisions while the site keeps the replica.
+    public var slot: String
+    public var index: Int
+    /// Position among all replicas of the run (site order, then index).
+    public var globalIndex: Int
+    /// Host of the replica's leader rank.
+    public var host: String
+    public var ranks: [RankPlan]
+    public var ports: Ports
+    public var dataShard: DataShard
+    /// Per-replica environment, added to the site's.
+    public var env: [String: String]
+    /// Program and arguments each process of the replica runs (the launcher wraps it).
+    public var command: [String]
+
+    public var worldSize: Int { ranks.count }
+    /// Directory of the replica's launch files, relative to the plan directory.
+    public func directory(site: String) -> String { "sites/\(site)/replica-\(index)" }
+}
+
+public struct RankPlan: Codable, Sendable, Hashable {
+    public var globalRank: Int
+    public var localRank: Int
+    public var host: String
+}
+
+/// Ports of one replica, a block on its leader's host.
+public struct Ports: Codable, Sendable, Hashable {
+    /// Outer all-reduce ring.
+    public var ring: Int
+    /// Live recovery (donor) server.
+    public var recovery: Int
+    /// Rank rendezvous inside the replica (torchrun, MPI port).
+    public var rendezvous: Int
+    public var metrics: Int
+}
+
+/// The replica's deterministic slice of the data: shard `index` of `count`, sampled with `seed`.
+public struct DataShard: Codable, Sendable, Hashable {
+    public var index: Int
+    public var count: Int
+    public var seed: Int
+}
+
+/// A rendered file of the plan tree.
+public struct PlanFile: Codable, Sendable, Hashable {
+    public var path: String
+    public var sha256: String
+    public var executable: Bool
+}

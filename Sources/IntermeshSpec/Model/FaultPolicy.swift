@@ -1,0 +1,76 @@
+/// How the control plane watches members and heals the run.
+public struct FaultPolicy: SpecObject, Hashable, Codable {
+    public enum BelowMinReplicas: String, Codable, Sendable, CaseIterable {
+        /// Keep training inner steps; hold the outer step until enough replicas are back (up to joinTimeout, then Degraded).
+        case wait
+        /// Stop the run.
+        case stop
+    }
+
+    public var heartbeatInterval: DurationValue
+    public var heartbeatTimeout: DurationValue
+    public var minReplicas: Int
+    public var joinTimeout: DurationValue
+    public var quorumTick: DurationValue
+    public var belowMinReplicas: BelowMinReplicas
+    public var restart: RestartPolicy
+
+    public static let schema = ObjectSchema("faultPolicy", doc: "Heartbeats, quorum and restarts.", fields: [
+        FieldSchema("heartbeatInterval", .duration, default: .string("2s"), doc: "How often members heartbeat."),
+        FieldSchema("heartbeatTimeout", .duration, default: .string("10s"), doc: "Silence after which a member is lost; above heartbeatInterval."),
+        FieldSchema("minReplicas", .integer(min: 1, max: 10_000_000), default: .int(1),
+                    doc: "Fewest replicas an outer step may run with; no more than the total replicas."),
+        FieldSchema("joinTimeout", .duration, default: .string("60s"), doc: "How long a quorum waits for missing members."),
+        FieldSchema("quorumTick", .duration, default: .string("100ms"), doc: "How often a pending quorum is re-evaluated."),
+        FieldSchema("belowMinReplicas", .enumeration(BelowMinReplicas.allCases.map(\.rawValue)), default: .string("wait"),
+                    doc: "`wait` (hold outer steps, condition Degraded) or `stop`."),
+        FieldSchema("restart", .object(RestartPolicy.schema), doc: "Restart budget of each replica slot."),
+    ])
+
+    public init(from reader: ObjectReader) {
+        heartbeatInterval = reader.duration("heartbeatInterval") ?? .seconds(2)
+        heartbeatTimeout = reader.duration("heartbeatTimeout") ?? .seconds(10)
+        minReplicas = reader.int("minReplicas") ?? 1
+        joinTimeout = reader.duration("joinTimeout") ?? .seconds(60)
+        quorumTick = reader.duration("quorumTick") ?? .seconds(0.1)
+        belowMinReplicas = reader.enumeration("belowMinReplicas") ?? .wait
+        restart = reader.object("restart")
+    }
+}
+
+/// Restarts per replica slot: `attempts` within `interval`, waiting `delay` x `backoff`^n up to `maxDelay`.
+public struct RestartPolicy: SpecObject, Hashable, Codable {
+    public enum OnExhausted: String, Codable, Sendable, CaseIterable {
+        /// Leave the slot down with an event saying why; the run goes on.
+        case quarantine
+        /// Fail the whole run.
+        case fail
+    }
+
+    public var attempts: Int
+    public var interval: DurationValue
+    public var delay: DurationValue
+    public var backoff: Double
+    public var maxDelay: DurationValue
+    public var onExhausted: OnExhausted
+
+    public static let schema = ObjectSchema("restart", doc: "Restart budget.", fields: [
+        FieldSchema("attempts", .integer(min: 0, max: 1_000_000), default: .int(5), doc: "Restarts allowed within interval."),
+        FieldSchema("interval", .duration, default: .string("10m"), doc: "Window in which attempts are counted."),
+        FieldSchema("delay", .duration, default: .string("1s"), doc: "Wait before the first restart."),
+        FieldSchema("backoff", .number(min: 1, max: 100, exclusiveMinimum: false), default: .number(2),
+                    doc: "Factor applied to the delay after each restart."),
+        FieldSchema("maxDelay", .duration, default: .string("1m"), doc: "Longest wait between restarts."),
+        FieldSchema("onExhausted", .enumeration(OnExhausted.allCases.map(\.rawValue)), default: .string("quarantine"),
+                    doc: "`quarantine` the flapping slot, or `fail` the run."),
+    ])
+
+    public init(from reader: ObjectReader) {
+        attempts = reader.int("attempts") ?? 5
+        interval = reader.duration("interval") ?? .seconds(600)
+        delay = reader.duration("delay") ?? .seconds(1)
+        backoff = reader.double("backoff") ?? 2
+        maxDelay = reader.duration("maxDelay") ?? .seconds(60)
+        onExhausted = reader.enumeration("onExhausted") ?? .quarantine
+    }
+}

@@ -1,0 +1,8 @@
+import IntermeshCLI
+
+@main
+enum Main {
+    static func main() async {
+        await Intermesh.main(arguments: nil)
+    }
+}
