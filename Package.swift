@@ -45,8 +45,8 @@ let package = Package(
         ),
         .executableTarget(name: "intermesh", dependencies: ["IntermeshCLI"]),
         .executableTarget(name: "intermesh-bench", dependencies: ["IntermeshSpec", "IntermeshPlan"]),
-        .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan"], resources: [.copy("Golden")]),
+        .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"]),
+        .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan"]),
         .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI"]),
     ]
 )

@@ -121,7 +121,7 @@ public struct LauncherSpec: SpecObject, Hashable, Codable {
     public static let schema = ObjectSchema("launcher", doc: "How replicas are started.", fields: [
         FieldSchema("kind", .enumeration(Kind.allCases.map(\.rawValue)), default: .string("local"),
                     doc: "`local` (a process per replica), `mpirun` (an MPI job per replica), `slurm` (an sbatch job per replica) or `ssh`."),
-        FieldSchema("hosts", .list(.string(.hostname), minItems: 1), doc: "Hosts for `mpirun` and `ssh`; replicas are placed round-robin."),
+        FieldSchema("hosts", .list(.string(.hostname), minItems: 0), doc: "Hosts for `mpirun` and `ssh`; replicas are placed round-robin."),
         FieldSchema("slotsPerHost", .integer(min: 1, max: 65536), default: .derived("ranksPerReplica"), doc: "`mpirun`: ranks per host."),
         FieldSchema("user", .string(.word), doc: "`ssh`: remote user."),
         FieldSchema("port", .integer(min: 1, max: 65535), default: .derived("22"), doc: "`ssh`: remote port."),

@@ -62,7 +62,15 @@ public struct ObjectReader {
         path.isEmpty ? "the document" : "'\(path)'"
     }
 
-    public func has(_ key: String) -> Bool { values[key] != nil && values[key]?.isNull == false }
+    /// Whether `key` has a value; null and empty collections count as absent.
+    public func has(_ key: String) -> Bool {
+        guard let node = values[key], !node.isNull else { return false }
+        switch node.value {
+        case let .sequence(items): return !items.isEmpty
+        case let .mapping(pairs): return !pairs.isEmpty
+        case .scalar: return true
+        }
+    }
 
     public func fieldPath(_ key: String) -> String { Self.join(path, key) }
 
