@@ -8,6 +8,12 @@ public struct RenderedFile: Sendable, Hashable {
     public var contents: String
     public var executable: Bool
 
+    public init(path: String, contents: String, executable: Bool) {
+        self.path = path
+        self.contents = contents
+        self.executable = executable
+    }
+
     public var sha256: String {
         SHA256.hash(data: Data(contents.utf8)).map { String(format: "%02x", $0) }.joined()
     }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Starts replica alpha/0 as one local process.
+set -euo pipefail
+# Rendered by intermesh for alpha/0 of run local-demo (revision sha256:319fa778a06656afb4b5dbcc5b21bf08eea3e3d4e047a74e9253579080d742b0); do not edit.
+INTERMESH_REPLICA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+INTERMESH_PLAN_DIR="$(cd "${INTERMESH_REPLICA_DIR}/../../.." && pwd)"
+export INTERMESH_REPLICA_DIR INTERMESH_PLAN_DIR
+export INTERMESH_PLAN="${INTERMESH_PLAN_DIR}/plan.json"
+export INTERMESH_DATA_SHARD=0
+export INTERMESH_DATA_SHARDS=3
+export INTERMESH_ENGINE=reference
+export INTERMESH_METRICS_PORT=29503
+export INTERMESH_RECOVERY_PORT=29501
+export INTERMESH_RENDEZVOUS_PORT=29502
+export INTERMESH_REPLICA_COUNT=3
+export INTERMESH_REPLICA_INDEX=0
+export INTERMESH_REVISION_HASH=sha256:319fa778a06656afb4b5dbcc5b21bf08eea3e3d4e047a74e9253579080d742b0
+export INTERMESH_RING_PORT=29500
+export INTERMESH_RUN=local-demo
+export INTERMESH_SITE=alpha
+export INTERMESH_SLOT=alpha/0
+exec intermesh-trainer --slot alpha/0

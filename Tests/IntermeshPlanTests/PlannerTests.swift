@@ -1,0 +1,78 @@
+import Foundation
+import IntermeshPlan
+import IntermeshSpec
+import Testing
+
+@Suite struct PlannerTests {
+    @Test func slotsRanksPortsAndShards() throws {
+        let plan = Planner.compile(try Repo.run("specs/local.yaml"))
+        let replicas = plan.sites.flatMap(\.replicas)
+        #expect(replicas.map(\.slot) == ["alpha/0", "beta/0", "gamma/0"])
+        #expect(replicas.map(\.globalIndex) == [0, 1, 2])
+        #expect(replicas.map { $0.ranks.map(\.globalRank) } == [[0], [1, 2], [3]])
+        #expect(replicas[1].ranks.map(\.localRank) == [0, 1])
+        #expect(plan.totalRanks == 4)
+        // All three share localhost, so each takes its own block of ports.
+        #expect(replicas.map(\.ports.ring) == [29500, 29504, 29508])
+        #expect(Set(replicas.flatMap { [$0.ports.ring, $0.ports.recovery, $0.ports.rendezvous, $0.ports.metrics] }).count == 12)
+        #expect(replicas.map(\.dataShard.index) == [0, 1, 2])
+        #expect(replicas.allSatisfy { $0.dataShard.count == 3 })
+    }
+
+    @Test func slotsAreStableWhenASiteIsAdded() throws {
+        let base = Planner.compile(try Repo.run(text: tinySpec))
+        let grown = Planner.compile(try Repo.run(text: tinySpec + "    - name: beta\n      replicas: 1\n"))
+        #expect(grown.sites[0].replicas.map(\.slot) == base.sites[0].replicas.map(\.slot))
+        #expect(grown.sites[1].replicas.map(\.slot) == ["beta/0"])
+    }
+
+    @Test func mpirunSpreadsRanksOverHosts() throws {
+        let text = tinySpec.replacingOccurrences(of: "      replicas: 2\n", with: """
+              replicas: 2
+              ranksPerReplica: 4
+              batchSize: 8
+              launcher: {kind: mpirun, hosts: [h1, h2, h3, h4], slotsPerHost: 2}
+
+        """)
+        let plan = Planner.compile(try Repo.run(text: text))
+        let replicas = plan.sites[0].replicas
+        #expect(replicas[0].ranks.map(\.host) == ["h1", "h1", "h2", "h2"])
+        #expect(replicas[1].ranks.map(\.host) == ["h3", "h3", "h4", "h4"])
+        #expect(replicas.map(\.ports.ring) == [29500, 29500])
+    }
+
+    @Test func primeAndTorchrunVariables() throws {
+        let prime = Planner.compile(try Repo.run("specs/intellect-1.yaml"))
+        let second = prime.sites[1].replicas[0]
+        #expect(second.env["GLOBAL_RANK"] == "1")
+        #expect(second.env["GLOBAL_WORLD_SIZE"] == "14")
+        #expect(second.env["GLOBAL_ADDR"] == "node-00.us-west.example.net")
+        #expect(second.command.prefix(3) == ["torchrun", "--nnodes=1", "--nproc_per_node=8"])
+        let mixed = Planner.compile(try Repo.run("specs/mixed.yaml"))
+        let donated = try #require(mixed.site(named: "donated")?.replicas.last)
+        #expect(donated.env["REPLICA_GROUP_ID"] == "6")
+        #expect(donated.env["NUM_REPLICA_GROUPS"] == "7")
+    }
+
+    @Test func plansCarryNoSecrets() throws {
+        let (plan, files) = try Repo.compile(Repo.run("specs/intellect-1.yaml"))
+        let json = String(decoding: PlanWriter.json(plan), as: UTF8.self)
+        #expect(plan.sites.allSatisfy { $0.secretEnv == ["WANDB_API_KEY", "HF_TOKEN"] })
+        // Secret names appear only as references that the launch script resolves from its environment.
+        #expect(!json.contains("WANDB_API_KEY="))
+        #expect(files.allSatisfy { !$0.contents.contains("WANDB_API_KEY=") || $0.contents.contains("${!name:-}") })
+    }
+
+    @Test func portOverflowIsAValidationError() {
+        let text = tinySpec.replacingOccurrences(of: "replicas: 2", with: "replicas: 9000")
+        let loaded = SpecLoader().load(name: "ports.yaml", text: text)
+        #expect(loaded.diagnostics.map(\.description).contains {
+            $0.contains("9000 replicas on host 'localhost' need ports up to 65499")
+        } == false)
+        let many = tinySpec.replacingOccurrences(of: "replicas: 2", with: "replicas: 9100")
+        let tooMany = SpecLoader().load(name: "ports.yaml", text: many)
+        #expect(tooMany.diagnostics.map(\.message) == [
+            "9100 replicas on host 'localhost' need ports up to 65899, past 65535; lower network.basePort or spread replicas over more hosts",
+        ])
+    }
+}
