@@ -1,1 +1,102 @@
+import Foundation
 import IntermeshPlan
+import IntermeshSpec
+
+/// `intermesh-bench plan`: validate and compile a generated 1,000-site x 100-replica spec, and validate a 1 MB spec.
+@main
+enum Bench {
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        switch arguments.first {
+        case "plan":
+            planBenchmark(sites: intOption("--sites", arguments) ?? 1000, replicas: intOption("--replicas", arguments) ?? 100)
+        default:
+            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n".utf8))
+            exit(2)
+        }
+    }
+
+    static func intOption(_ name: String, _ arguments: [String]) -> Int? {
+        guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+        return Int(arguments[index + 1])
+    }
+
+    static func planBenchmark(sites: Int, replicas: Int) {
+        let big = SpecGenerator.spec(sites: sites, replicasPerSite: replicas)
+        print("spec: \(sites) sites x \(replicas) replicas = \(sites * replicas) replicas, \(big.utf8.count) bytes of YAML")
+
+        let start = ContinuousClock.now
+        let loaded = SpecLoader().load(name: "generated.yaml", text: big)
+        let validated = ContinuousClock.now
+        guard let run = loaded.validRun else {
+            print("generated spec is invalid: \(loaded.diagnostics.prefix(3))")
+            exit(1)
+        }
+        let plan = Planner.compile(run)
+        let compiled = ContinuousClock.now
+        let compileRSS = peakRSSMiB()
+        print("validate: \(ms(validated - start)) ms")
+        print("compile:  \(ms(compiled - validated)) ms (\(plan.totalReplicas) replicas, \(plan.totalRanks) ranks)")
+        print("validate + compile: \(ms(compiled - start)) ms, peak RSS \(compileRSS) MiB")
+        if CommandLine.arguments.contains("--json") {
+            let json = PlanWriter.json(plan)
+            print("plan.json: \(ms(ContinuousClock.now - compiled)) ms to encode, \(json.count) bytes, peak RSS \(peakRSSMiB()) MiB")
+        }
+
+        // A spec of about 1 MB: many sites with environment and hosts, the size a hand-written spec never reaches.
+        let perSite = SpecGenerator.spec(sites: 101, replicasPerSite: 4, padded: true).utf8.count
+            - SpecGenerator.spec(sites: 1, replicasPerSite: 4, padded: true).utf8.count
+        let sitesFor1MB = 1_000_000 / (perSite / 100) + 1
+        let mega = SpecGenerator.spec(sites: sitesFor1MB, replicasPerSite: 4, padded: true)
+        let megaStart = ContinuousClock.now
+        let megaLoaded = SpecLoader().load(name: "1mb.yaml", text: mega)
+        let megaTime = ContinuousClock.now - megaStart
+        print("validate \(mega.utf8.count) bytes (\(sitesFor1MB) sites): \(ms(megaTime)) ms, valid: \(megaLoaded.isValid)")
+    }
+
+    static func ms(_ duration: Duration) -> String {
+        let c = duration.components
+        return String(format: "%.1f", Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15)
+    }
+
+    static func peakRSSMiB() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int(usage.ru_maxrss) / 1024
+    }
+}
+
+/// Generates large, valid specs.
+enum SpecGenerator {
+    static func spec(sites: Int, replicasPerSite: Int, padded: Bool = false) -> String {
+        var out = """
+        apiVersion: intermesh/v1
+        kind: TrainingRun
+        metadata:
+          name: bench
+        spec:
+          engine: {kind: prime}
+          model: {kind: transformer, layers: 42, hiddenSize: 4096, heads: 32, kvHeads: 8, ffnHiddenSize: 14336, activation: swiglu, vocabSize: 128256, sequenceLength: 8192}
+          data:
+            mix:
+              - {name: web, path: data/web, weight: 0.7}
+              - {name: code, path: data/code, weight: 0.3}
+          training: {innerSteps: 100, batchSize: 128}
+          faultPolicy: {minReplicas: 1}
+          sites:
+
+        """
+        out.reserveCapacity(sites * (padded ? 600 : 200))
+        for index in 0..<sites {
+            out += "    - name: site-\(index)\n      region: r\(index % 7)\n      replicas: \(replicasPerSite)\n"
+            out += "      ranksPerReplica: 8\n      gpu: {kind: H100}\n      bandwidth: \(1 + index % 4)Gbps\n"
+            if padded {
+                out += "      launcher:\n        kind: ssh\n        user: trainer\n        hosts: [a\(index).example.net, b\(index).example.net]\n"
+                out += "      env:\n        NCCL_DEBUG: WARN\n        NCCL_SOCKET_IFNAME: eth0\n        SITE_NOTE: \"site number \(index) of the benchmark\"\n"
+            } else {
+                out += "      launcher: {kind: slurm, partition: gpu}\n"
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,26 @@
+# The README's commands. `make run` is the main job, `make test` runs every test.
+SWIFT ?= swift
+
+.PHONY: setup build run test check-examples bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+run: build
+	.build/debug/intermesh validate specs/local.yaml
+	.build/debug/intermesh plan specs/local.yaml --out .build/plans/local
+
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	bash scripts/check-examples.sh
+
+bench: setup
+	$(SWIFT) build -c release --product intermesh-bench
+	.build/release/intermesh-bench plan
+
+clean:
+	rm -rf .build

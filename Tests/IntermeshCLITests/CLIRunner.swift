@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// Runs the built `intermesh` binary as a user would, capturing exit code, stdout and stderr.
+struct CLI {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+
+    static var binary: String {
+        if let explicit = ProcessInfo.processInfo.environment["INTERMESH_BIN"] { return explicit }
+        // The test bundle sits beside the products of the same build.
+        let products = Bundle.main.bundleURL
+        let candidates = [products.appendingPathComponent("intermesh"), root.appendingPathComponent(".build/debug/intermesh")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }?.path ?? candidates[1].path
+    }
+
+    struct Result {
+        var code: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes concurrently so neither can fill up and block the child.
+        nonisolated(unsafe) var errData = Data()
+        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return Result(code: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("intermesh-cli-\(UUID())")
+    }
+}
+
+/// Compares text with a golden file; `INTERMESH_UPDATE_GOLDEN=1 swift test` rewrites it.
+func expectGolden(_ text: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    let url = CLI.golden.appendingPathComponent(name)
+    if ProcessInfo.processInfo.environment["INTERMESH_UPDATE_GOLDEN"] == "1" {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return
+    }
+    let expected = try String(contentsOf: url, encoding: .utf8)
+    #expect(text == expected, "golden \(name) differs; rerun with INTERMESH_UPDATE_GOLDEN=1 and review the diff", sourceLocation: sourceLocation)
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what Intermesh needs on a fresh Debian machine; does nothing when it is all there.
+set -euo pipefail
+
+packages=(shellcheck libsqlite3-dev)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The schema check validates the example specs with an off-the-shelf JSON Schema validator.
+if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+  echo "setup: installing jsonschema and pyyaml"
+  python3 -m pip install --quiet jsonschema pyyaml
+fi
