@@ -15,7 +15,18 @@ extension TrainingRun {
     public func canonicalYAML() -> String {
         let encoder = YAMLEncoder()
         encoder.options.sortKeys = true
-        return (try? encoder.encode(self)) ?? ""
+        let yaml = (try? encoder.encode(self)) ?? ""
+        return yaml.split(separator: "\n", omittingEmptySubsequences: false).map(Self.plainFloat).joined(separator: "\n")
+    }
+
+    /// Yams writes every float in exponent form (`1e+0`, `7e-1`); people write `1.0` and `0.7`.
+    /// A plain scalar in that form can only be a float: a string that looks like one is quoted.
+    static func plainFloat(_ line: Substring) -> String {
+        guard let colon = line.range(of: ": ", options: .backwards) else { return String(line) }
+        let value = line[colon.upperBound...]
+        guard value.contains("e"), value.allSatisfy({ $0.isNumber || "e+-.".contains($0) }),
+              let number = Double(value) else { return String(line) }
+        return line[..<colon.upperBound] + "\(number)"
     }
 
     /// `sha256:<hex>` of the compact canonical JSON: the identity of a revision's content.
