@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "intermesh", targets: ["intermesh"]),
         .executable(name: "intermesh-bench", targets: ["intermesh-bench"]),
+        .executable(name: "intermesh-trainer", targets: ["intermesh-trainer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -43,10 +44,27 @@ let package = Package(
                 .product(name: "Rainbow", package: "Rainbow"),
             ]
         ),
+        // OpenBLAS and Open MPI for the reference engine (Debian: libopenblas-dev, libopenmpi-dev).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // The reference engine: a byte-level model, DiLoCo inner and outer loops, int8 ring all-reduce,
+        // membership, live recovery and checkpoints. The orchestrator's modules never depend on it.
+        .target(
+            name: "IntermeshTrainer",
+            dependencies: [
+                "CBLAS", "CMPI", "IntermeshSpec", "IntermeshPlan",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(name: "intermesh", dependencies: ["IntermeshCLI"]),
+        .executableTarget(
+            name: "intermesh-trainer",
+            dependencies: ["IntermeshTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(name: "intermesh-bench", dependencies: ["IntermeshSpec", "IntermeshPlan"]),
         .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"]),
         .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan"]),
         .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI"]),
+        .testTarget(name: "IntermeshTrainerTests", dependencies: ["IntermeshTrainer"]),
     ]
 )

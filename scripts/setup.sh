@@ -2,7 +2,7 @@
 # Installs what Intermesh needs on a fresh Debian machine; does nothing when it is all there.
 set -euo pipefail
 
-packages=(shellcheck libsqlite3-dev)
+packages=(shellcheck libsqlite3-dev libopenblas-dev libopenmpi-dev openmpi-bin)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

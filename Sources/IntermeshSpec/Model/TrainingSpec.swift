@@ -100,6 +100,13 @@ public struct LRSchedule: SpecObject, Hashable, Codable {
                     doc: "Final learning rate as a fraction of the peak."),
     ])
 
+    public init(kind: Kind, warmupSteps: Int, decaySteps: Int? = nil, minLrRatio: Double = 0.1) {
+        self.kind = kind
+        self.warmupSteps = warmupSteps
+        self.decaySteps = decaySteps
+        self.minLrRatio = minLrRatio
+    }
+
     public init(from reader: ObjectReader) {
         kind = reader.enumeration("kind") ?? .cosine
         warmupSteps = reader.int("warmupSteps") ?? 100

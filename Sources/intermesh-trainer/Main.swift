@@ -1,0 +1,2 @@
+import IntermeshTrainer
+@main enum TrainerMain { static func main() {} }
