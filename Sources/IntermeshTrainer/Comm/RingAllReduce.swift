@@ -21,6 +21,13 @@ public struct RingPeer: Sendable, Hashable, Codable {
 public enum RingAllReduce {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
+        /// Ring position of the peer that failed, when known.
+        public var suspect: Int?
+
+        init(description: String, suspect: Int? = nil) {
+            self.description = description
+            self.suspect = suspect
+        }
     }
 
     public struct Outcome: Sendable {
@@ -41,11 +48,12 @@ public enum RingAllReduce {
             next = try Socket.connect(host: nextPeer.host, port: nextPeer.port, timeout: timeout, retryFor: timeout)
             try next.send(RingEndpoint.hello(quorum: quorum, from: me))
         } catch {
-            throw Failure(description: "ring: cannot reach \(nextPeer.id): \(error)")
+            throw Failure(description: "ring: cannot reach \(nextPeer.id): \(error)", suspect: (me + 1) % count)
         }
         defer { next.close() }
         guard let previous = endpoint.take(quorum: quorum, from: (me - 1 + count) % count, timeout: timeout) else {
-            throw Failure(description: "ring: \(peers[(me - 1 + count) % count].id) did not connect within \(timeout)s")
+            throw Failure(description: "ring: \(peers[(me - 1 + count) % count].id) did not connect within \(timeout)s",
+                          suspect: (me - 1 + count) % count)
         }
         defer { previous.close() }
 
@@ -56,7 +64,7 @@ public enum RingAllReduce {
         // Reduce-scatter: after count-1 steps this member holds the sum of chunk me+1.
         for step in 0..<(count - 1) {
             let outgoing = encode(Array(acc[range(me - step)]), quantize: quantize)
-            let incoming = try exchange(send: outgoing, to: next, from: previous, peer: nextPeer.id)
+            let incoming = try exchange(send: outgoing, to: next, from: previous, peer: nextPeer.id, me: me, count: count)
             try decode(incoming, into: &acc, range: range(me - step - 1), accumulate: true, quantize: quantize)
         }
         // The owner fixes its chunk to what it sends, so every member ends with the same bits.
@@ -65,7 +73,7 @@ public enum RingAllReduce {
         try decode(forward, into: &acc, range: owned, accumulate: false, quantize: quantize)
         // All-gather: pass each reduced chunk around unchanged.
         for step in 0..<(count - 1) {
-            let incoming = try exchange(send: forward, to: next, from: previous, peer: nextPeer.id)
+            let incoming = try exchange(send: forward, to: next, from: previous, peer: nextPeer.id, me: me, count: count)
             try decode(incoming, into: &acc, range: range(me - step), accumulate: false, quantize: quantize)
             forward = incoming
         }
@@ -107,7 +115,7 @@ public enum RingAllReduce {
     }
 
     /// Sends to the next member while receiving from the previous one, so neither side can block the other.
-    static func exchange(send message: [UInt8], to next: Socket, from previous: Socket, peer: String) throws -> [UInt8] {
+    static func exchange(send message: [UInt8], to next: Socket, from previous: Socket, peer: String, me: Int, count: Int) throws -> [UInt8] {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var sendError: Error?
         DispatchQueue.global().async {
@@ -123,10 +131,10 @@ public enum RingAllReduce {
             received = header + (try previous.receive(exactly: length))
         } catch {
             done.wait()
-            throw Failure(description: "ring: receive failed: \(error)")
+            throw Failure(description: "ring: receive failed: \(error)", suspect: (me - 1 + count) % count)
         }
         done.wait()
-        if let sendError { throw Failure(description: "ring: send to \(peer) failed: \(sendError)") }
+        if let sendError { throw Failure(description: "ring: send to \(peer) failed: \(sendError)", suspect: (me + 1) % count) }
         return received
     }
 }

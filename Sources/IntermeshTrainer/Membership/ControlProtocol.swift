@@ -1,0 +1,126 @@
+import Foundation
+
+/// Requests a replica leader answers on its recovery port: quorum coordination (standalone mode),
+/// live recovery, status.
+enum ControlRequest {
+    case join(step: Int, member: Int, failed: UInt64?, suspects: [Int])
+    case intend(step: Int, member: Int)
+    case leave(member: Int)
+    /// The snapshot once this leader has completed an outer step after `after` (a long poll).
+    case snapshot(after: Int)
+    case status
+
+    static let magic: UInt32 = 0x494D_4354  // "IMCT"
+
+    func encoded() -> [UInt8] {
+        var body = ByteWriter()
+        switch self {
+        case let .join(step, member, failed, suspects):
+            body.u8(1)
+            body.u64(UInt64(step))
+            body.u32(UInt32(member))
+            body.u64(failed ?? 0)
+            body.u32(UInt32(suspects.count))
+            suspects.forEach { body.u32(UInt32($0)) }
+        case let .intend(step, member):
+            body.u8(2)
+            body.u64(UInt64(step))
+            body.u32(UInt32(member))
+        case let .leave(member):
+            body.u8(3)
+            body.u32(UInt32(member))
+        case let .snapshot(after):
+            body.u8(4)
+            body.u64(UInt64(bitPattern: Int64(after)))
+        case .status:
+            body.u8(5)
+        }
+        var framed = ByteWriter()
+        framed.u32(Self.magic)
+        framed.u32(UInt32(body.bytes.count))
+        framed.raw(body.bytes)
+        return framed.bytes
+    }
+
+    static func read(from socket: Socket) throws -> ControlRequest {
+        var header = ByteReader(try socket.receive(exactly: 8))
+        guard try header.u32() == magic else { throw ByteReader.Failure(description: "not a control request") }
+        let length = Int(try header.u32())
+        guard length <= 1 << 20 else { throw ByteReader.Failure(description: "request of \(length) bytes") }
+        var reader = ByteReader(try socket.receive(exactly: length))
+        switch try reader.u8() {
+        case 1:
+            let step = Int(try reader.u64()), member = Int(try reader.u32()), failed = try reader.u64()
+            let count = Int(try reader.u32())
+            guard count <= 1 << 16 else { throw ByteReader.Failure(description: "too many suspects") }
+            let suspects = try (0..<count).map { _ in Int(try reader.u32()) }
+            return .join(step: step, member: member, failed: failed == 0 ? nil : failed, suspects: suspects)
+        case 2: return .intend(step: Int(try reader.u64()), member: Int(try reader.u32()))
+        case 3: return .leave(member: Int(try reader.u32()))
+        case 4: return .snapshot(after: Int(Int64(bitPattern: try reader.u64())))
+        case 5: return .status
+        case let kind: throw ByteReader.Failure(description: "unknown request kind \(kind)")
+        }
+    }
+}
+
+/// A leader's view for STATUS answers and new coordinators: its last completed step and quorum.
+public struct ReplicaStatus: Sendable, Equatable {
+    public var outerStep: Int
+    public var quorum: Quorum?
+
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter()
+        writer.u64(UInt64(bitPattern: Int64(outerStep)))
+        writer.u64(quorum?.id ?? 0)
+        writer.u64(UInt64(quorum?.step ?? 0))
+        let members = quorum?.members ?? []
+        writer.u32(UInt32(members.count))
+        members.forEach { writer.u32(UInt32($0)) }
+        return writer.bytes
+    }
+
+    init(outerStep: Int, quorum: Quorum?) {
+        self.outerStep = outerStep
+        self.quorum = quorum
+    }
+
+    init(decoding bytes: [UInt8]) throws {
+        var reader = ByteReader(bytes)
+        try self.init(from: &reader)
+    }
+
+    init(from reader: inout ByteReader) throws {
+        outerStep = Int(Int64(bitPattern: try reader.u64()))
+        let id = try reader.u64(), step = Int(try reader.u64())
+        let count = Int(try reader.u32())
+        guard count <= 1 << 20 else { throw ByteReader.Failure(description: "too many members") }
+        let members = try (0..<count).map { _ in Int(try reader.u32()) }
+        quorum = id == 0 ? nil : Quorum(id: id, step: step, members: members)
+    }
+}
+
+/// Length-prefixed answers.
+enum ControlReply {
+    static func send(_ payload: [UInt8], on socket: Socket) throws {
+        var writer = ByteWriter(capacity: payload.count + 8)
+        writer.u64(UInt64(payload.count))
+        writer.raw(payload)
+        try socket.send(writer.bytes)
+    }
+
+    static func read(from socket: Socket, limit: Int = 1 << 31) throws -> [UInt8] {
+        var header = ByteReader(try socket.receive(exactly: 8))
+        let length = Int(try header.u64())
+        guard length <= limit else { throw ByteReader.Failure(description: "reply of \(length) bytes") }
+        return try socket.receive(exactly: length)
+    }
+
+    /// One request, one reply, on a fresh connection.
+    static func call(host: String, port: Int, _ request: ControlRequest, timeout: Double, connectFor: Double = 0) throws -> [UInt8] {
+        let socket = try Socket.connect(host: host, port: port, timeout: timeout, retryFor: connectFor)
+        defer { socket.close() }
+        try socket.send(request.encoded())
+        return try read(from: socket)
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Serves a leader's recovery port: quorum requests when it coordinates, snapshots for joiners, status.
+public final class ControlServer: @unchecked Sendable {
+    let listener: Listener
+    let room: QuorumRoom
+    let box: SnapshotBox
+    let joinTimeout: Double
+    var stopped = false
+    let lock = NSLock()
+
+    public var port: Int { listener.port }
+
+    public init(port: Int, host: String = "0.0.0.0", room: QuorumRoom, box: SnapshotBox, joinTimeout: Double) throws {
+        listener = try Listener(port: port, host: host)
+        self.room = room
+        self.box = box
+        self.joinTimeout = joinTimeout
+        let thread = Thread { [weak self] in self?.acceptLoop() }
+        thread.name = "control-accept"
+        thread.start()
+    }
+
+    public func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        listener.close()
+    }
+
+    private func acceptLoop() {
+        while true {
+            guard let socket = listener.accept(timeout: 30) else {
+                lock.lock()
+                let done = stopped
+                lock.unlock()
+                if done { return }
+                continue
+            }
+            let thread = Thread { [weak self] in
+                self?.serve(socket)
+                socket.close()
+            }
+            thread.start()
+        }
+    }
+
+    private func serve(_ socket: Socket) {
+        guard let request = try? ControlRequest.read(from: socket) else { return }
+        switch request {
+        case let .join(step, member, failed, suspects):
+            socket.setTimeout(joinTimeout + 60)
+            let answer = room.join(step: step, member: member, failed: failed, suspects: suspects, timeout: joinTimeout + 5)
+            var writer = ByteWriter()
+            switch answer {
+            case let .quorum(quorum):
+                writer.u8(0)
+                writer.raw(ReplicaStatus(outerStep: step, quorum: quorum).encoded())
+            case .missed:
+                writer.u8(1)
+            case .waiting:
+                writer.u8(2)
+            }
+            try? ControlReply.send(writer.bytes, on: socket)
+        case let .intend(step, member):
+            room.intend(step: step, member: member)
+            try? ControlReply.send([0], on: socket)
+        case let .leave(member):
+            room.leave(member: member)
+            try? ControlReply.send([0], on: socket)
+        case let .snapshot(after):
+            socket.setTimeout(600)
+            let found = box.wait(after: after, timeout: 300)
+            var writer = ByteWriter()
+            if let (snapshot, quorum) = found {
+                writer.raw(ReplicaStatus(outerStep: snapshot.outerStep, quorum: quorum).encoded())
+                writer.raw(snapshot.encoded())
+            }
+            try? ControlReply.send(writer.bytes, on: socket)
+        case .status:
+            try? ControlReply.send(box.status.encoded(), on: socket)
+        }
+    }
+}

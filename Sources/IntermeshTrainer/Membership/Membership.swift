@@ -1,0 +1,38 @@
+/// The members of one outer step's all-reduce, as a coordinator decided them.
+public struct Quorum: Sendable, Equatable {
+    /// Monotonic across the run.
+    public var id: UInt64
+    public var step: Int
+    /// Indices into the run's replica list, ascending: the ring order.
+    public var members: [Int]
+}
+
+/// How a replica learns each outer step's quorum. Two implementations: standalone (a static list of
+/// peers, the lowest live member of the last quorum coordinating) and managed (the control plane).
+public protocol Membership: AnyObject, Sendable {
+    /// Asks to take part in outer step `step`; `failed` retries a step whose all-reduce failed in that
+    /// quorum, reporting the peers it suspects. Throws `MembershipError.missedStep` when the step's quorum
+    /// was formed without this member (it must recover and join a later step).
+    func join(step: Int, failed: Quorum?, suspects: [Int]) throws -> Quorum
+
+    /// Announces that this member, recovered for the boundary after `step - 1`, joins at `step`.
+    func intend(step: Int) throws
+
+    /// The deathrattle: this member leaves now and must not be waited for.
+    func leave()
+
+    /// Records the quorum this member completed a step with (the standalone mode picks coordinators from it).
+    func completed(_ quorum: Quorum)
+}
+
+public enum MembershipError: Error, CustomStringConvertible {
+    case missedStep(Int)
+    case noQuorum(String)
+
+    public var description: String {
+        switch self {
+        case let .missedStep(step): return "the quorum of outer step \(step) was formed without this member"
+        case let .noQuorum(reason): return "no quorum: \(reason)"
+        }
+    }
+}

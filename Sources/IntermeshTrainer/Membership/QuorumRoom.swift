@@ -1,0 +1,105 @@
+import Foundation
+
+/// A coordinator's decision of each outer step's quorum (the rules of DESIGN.md, as torchft's Lighthouse):
+/// fast when every member of the previous quorum (and every announced joiner) has asked; otherwise after
+/// the join timeout with at least `minReplicas` and more than half of the peers, so two partitions can
+/// never both train. Quorum ids only grow.
+public final class QuorumRoom: @unchecked Sendable {
+    public enum Answer: Equatable {
+        case quorum(Quorum)
+        case missed(Int)
+        case waiting
+    }
+
+    let peerCount: Int
+    let minReplicas: Int
+    let joinTimeout: Double
+    let condition = NSCondition()
+
+    var previous: Set<Int>
+    var departed: Set<Int> = []
+    var intents: [Int: Set<Int>] = [:]
+    var formed: [Int: Quorum] = [:]
+    var pendingStep = -1
+    var joined: Set<Int> = []
+    var suspects: Set<Int> = []
+    var firstJoin: Date?
+    var lastId: UInt64
+
+    public init(peerCount: Int, minReplicas: Int, joinTimeout: Double, previous: Set<Int>, lastId: UInt64) {
+        self.peerCount = peerCount
+        self.minReplicas = minReplicas
+        self.joinTimeout = joinTimeout
+        self.previous = previous
+        self.lastId = lastId
+    }
+
+    /// Blocks until `member` is in a quorum for `step`, the step was formed without it, or `timeout` passes.
+    /// `failed` names the quorum whose all-reduce this member saw fail, when it retries the step.
+    public func join(step: Int, member: Int, failed: UInt64?, suspects reported: [Int], timeout: Double) -> Answer {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        departed.remove(member)
+        if let decided = formed[step] {
+            if !decided.members.contains(member) { return .missed(step) }
+            if failed != decided.id { return .quorum(decided) }
+            // The all-reduce of this quorum failed: form the step again with whoever asks.
+            formed[step] = nil
+            previous = Set(decided.members)
+        }
+        if pendingStep != step {
+            pendingStep = step
+            joined = []
+            suspects = []
+            firstJoin = Date()
+        }
+        joined.insert(member)
+        suspects.formUnion(reported)
+        while true {
+            if let decided = formed[step] {
+                return decided.members.contains(member) ? .quorum(decided) : .missed(step)
+            }
+            if let decided = decide(step: step, now: Date()) {
+                formed[step] = decided
+                formed = formed.filter { $0.key >= step - 2 }
+                previous = Set(decided.members)
+                intents[step] = nil
+                pendingStep = -1
+                condition.broadcast()
+                return .quorum(decided)
+            }
+            // Wake up at the join timeout to decide without the missing members.
+            let wake = min(deadline, (firstJoin ?? Date()).addingTimeInterval(joinTimeout + 0.01))
+            if !condition.wait(until: wake), Date() >= deadline {
+                joined.remove(member)
+                return .waiting
+            }
+        }
+    }
+
+    func decide(step: Int, now: Date) -> Quorum? {
+        let expected = previous.union(intents[step] ?? []).subtracting(departed).subtracting(suspects.subtracting(joined))
+        let complete = joined.isSuperset(of: expected)
+        let timedOut = now >= (firstJoin ?? now).addingTimeInterval(joinTimeout)
+        guard complete || timedOut else { return nil }
+        guard joined.count >= minReplicas, joined.count * 2 > peerCount else { return nil }
+        lastId += 1
+        return Quorum(id: lastId, step: step, members: joined.sorted())
+    }
+
+    public func intend(step: Int, member: Int) {
+        condition.lock()
+        intents[step, default: []].insert(member)
+        departed.remove(member)
+        condition.unlock()
+    }
+
+    public func leave(member: Int) {
+        condition.lock()
+        departed.insert(member)
+        previous.remove(member)
+        condition.broadcast()
+        condition.unlock()
+    }
+}

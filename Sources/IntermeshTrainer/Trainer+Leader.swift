@@ -1,0 +1,145 @@
+import Foundation
+import IntermeshSpec
+
+extension Trainer {
+    /// Opens the ring and control ports, resumes from a checkpoint, and catches up from a live peer.
+    func startLeader() throws {
+        let policy = config.spec.faultPolicy
+        let box = SnapshotBox()
+        let room = QuorumRoom(peerCount: config.peers.count, minReplicas: policy.minReplicas,
+                              joinTimeout: policy.joinTimeout.seconds, previous: Set(config.peers.map(\.index)), lastId: 0)
+        ring = try RingEndpoint(port: config.replica.ports.ring)
+        control = try ControlServer(port: config.replica.ports.recovery, room: room, box: box, joinTimeout: policy.joinTimeout.seconds)
+        let membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds)
+        self.box = box
+        self.membership = membership
+        let store = CheckpointStore(directory: config.checkpointDirectory, keep: config.spec.training.checkpoint.keep)
+        self.store = store
+        TrainerLog.setCommon(["run": config.plan.runName, "slot": config.replica.slot, "replica": config.me])
+        TrainerLog.emit("start", ["parameters": global.count, "ranks": group.size, "peers": config.peers.count,
+                                  "revision": config.plan.contentHash, "inner_steps": config.spec.training.innerSteps])
+
+        let (resumed, skipped) = store.loadNewest()
+        for item in skipped {
+            TrainerLog.emit("checkpoint_skipped", ["file": item.file, "reason": item.reason])
+        }
+        if let resumed {
+            adopt(resumed, quorum: nil)
+            TrainerLog.emit("resumed", ["outer_step": outerStep, "hash": resumed.parameterHash, "source": "checkpoint"])
+        }
+        box.publish(snapshot, quorum: nil)
+
+        // A peer that is ahead means the run went on without us: recover from it at its next boundary.
+        let statuses = config.peers.filter { $0.index != config.me }.compactMap { peer in
+            membership.status(of: peer.index).map { (peer: peer.index, status: $0) }
+        }
+        if let newest = statuses.map(\.status.outerStep).max(), newest > outerStep || (newest >= 0 && outerStep == 0 && newest > 0) {
+            let donors = statuses.filter { $0.status.outerStep == newest }.map(\.peer)
+            try recover(from: donors, after: newest)
+        }
+    }
+
+    /// Pulls the state of a donor's first outer step after `after`, checks it, and announces the step we join.
+    func recover(from donors: [Int], after: Int) throws {
+        guard let membership, !donors.isEmpty else { return }
+        // Spread joiners over donors: each picks by its own index.
+        let ordered = donors.sorted()
+        let first = config.me % ordered.count
+        var lastError: Error?
+        for donor in ordered[first...] + ordered[..<first] {
+            do {
+                let started = Date()
+                let (snapshot, donorQuorum) = try membership.pullSnapshot(from: donor, after: after)
+                adopt(snapshot, quorum: donorQuorum)
+                adam = Self.freshAdam(config: config, count: global.count)
+                recovered = true
+                if let donorQuorum { membership.completed(donorQuorum) }
+                try membership.intend(step: outerStep + 1)
+                box?.publish(self.snapshot, quorum: donorQuorum)
+                TrainerLog.emit("recovered", ["donor": config.peers[donor].id, "outer_step": outerStep, "hash": snapshot.parameterHash,
+                                              "seconds": Date().timeIntervalSince(started)])
+                return
+            } catch {
+                lastError = error
+                TrainerLog.emit("recovery_failed", ["donor": config.peers[donor].id, "error": "\(error)"])
+            }
+        }
+        throw lastError ?? MembershipError.noQuorum("no donor")
+    }
+
+    func adopt(_ snapshot: TrainerSnapshot, quorum: Quorum?) {
+        global = snapshot.global
+        outer.buffer = snapshot.momentum
+        outerStep = snapshot.outerStep
+        innerStep = snapshot.innerStep
+        self.quorum = quorum
+    }
+
+    /// The outer step: quorum, all-reduce of the pseudo-gradient, Nesterov; retried with the next quorum on failure.
+    func outerStep(local: [Float], trainLoss: Double, innerSeconds: Double) throws {
+        guard let membership, let ring else { return }
+        let step = outerStep + 1
+        var pseudo = global
+        for i in pseudo.indices { pseudo[i] -= local[i] }
+        var failed: Quorum?
+        var suspects: [Int] = []
+        let started = Date()
+        while true {
+            let quorum: Quorum
+            do {
+                quorum = try membership.join(step: step, failed: failed, suspects: suspects)
+            } catch MembershipError.missedStep {
+                // The step went on without us: our pseudo-gradient is dropped, and we catch up at the next boundary.
+                TrainerLog.emit("missed_step", ["outer_step": step])
+                let donors = config.peers.map(\.index).filter { $0 != config.me }.filter { (membership.status(of: $0)?.outerStep ?? -1) >= step - 1 }
+                try recover(from: donors, after: step - 1)
+                return
+            }
+            let position = quorum.members.firstIndex(of: config.me)!
+            let peers = quorum.members.map { RingPeer(id: config.peers[$0].id, host: config.peers[$0].host, port: config.peers[$0].ringPort) }
+            do {
+                let outcome = try RingAllReduce.run(pseudo, peers: peers, me: position, quorum: quorum.id,
+                                                    quantize: config.spec.training.quantization == .int8,
+                                                    endpoint: ring, timeout: config.syncTimeout)
+                outer.apply(global: &global, averagedPseudoGradient: outcome.mean)
+                outerStep = step
+                self.quorum = quorum
+                membership.completed(quorum)
+                box?.publish(snapshot, quorum: quorum)
+                checkpointIfDue()
+                report(quorum: quorum, outcome: outcome, trainLoss: trainLoss, innerSeconds: innerSeconds,
+                       syncSeconds: Date().timeIntervalSince(started))
+                return
+            } catch let error as RingAllReduce.Failure {
+                TrainerLog.emit("sync_failed", ["outer_step": step, "quorum_id": Int(quorum.id), "error": error.description])
+                failed = quorum
+                suspects = error.suspect.map { [quorum.members[$0]] } ?? []
+            }
+        }
+    }
+
+    func checkpointIfDue() {
+        guard let store, innerStep % config.spec.training.checkpoint.interval == 0 else { return }
+        do {
+            try store.write(snapshot)
+            TrainerLog.emit("checkpoint", ["outer_step": outerStep, "hash": TrainerSnapshot.hash(global)])
+        } catch {
+            TrainerLog.emit("checkpoint_failed", ["outer_step": outerStep, "error": "\(error)"])
+        }
+    }
+
+    func report(quorum: Quorum, outcome: RingAllReduce.Outcome, trainLoss: Double, innerSeconds: Double, syncSeconds: Double) {
+        var evaluation: [String: Double] = [:]
+        for batch in mix.evaluationBatches(size: 128) {
+            evaluation[batch.name] = Double(model.loss(global, inputs: batch.inputs, targets: batch.targets))
+        }
+        let tokens = Double(config.spec.training.innerSteps * config.batchSize * config.shape.context)
+        TrainerLog.emit("outer", [
+            "outer_step": outerStep, "inner_step": innerStep, "quorum_id": Int(quorum.id),
+            "quorum": quorum.members.map { config.peers[$0].id }, "loss": trainLoss, "eval": evaluation,
+            "bytes_sent": outcome.bytesSent, "bytes_received": outcome.bytesReceived,
+            "sync_seconds": syncSeconds, "tokens_per_s": (tokens / max(1e-9, innerSeconds)).rounded(),
+            "hash": TrainerSnapshot.hash(global), "revision": config.plan.contentHash,
+        ])
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import IntermeshSpec
+
+/// Set by SIGTERM or SIGINT; checked between inner steps.
+nonisolated(unsafe) var stopRequested: Int32 = 0
+
+/// One replica of the reference engine: H inner steps of AdamW (ranks averaging gradients over MPI),
+/// then, on the leader, the outer step: quorum, int8 ring all-reduce of the pseudo-gradient, Nesterov.
+public final class Trainer {
+    let config: TrainerConfig
+    let group: MPIGroup
+    let model: MLPModel
+    var mix: DataMix
+    var sampler: ShardSampler
+    var global: [Float]
+    var outer: OuterNesterov
+    var adam: AdamW
+    var outerStep = 0
+    var innerStep = 0
+    var quorum: Quorum?
+    /// Set when the leader replaced its state from a donor, so the ranks reset their inner optimizer too.
+    var recovered = false
+
+    // Leader only.
+    var box: SnapshotBox?
+    var membership: StandaloneMembership?
+    var ring: RingEndpoint?
+    var control: ControlServer?
+    var store: CheckpointStore?
+
+    public init(config: TrainerConfig, group: MPIGroup) throws {
+        self.config = config
+        self.group = group
+        model = MLPModel(shape: config.shape)
+        mix = try DataMix(spec: config.spec.data, context: config.shape.context, directory: config.dataDirectory)
+        let rank = config.replica.ranks[min(group.rank, config.replica.ranks.count - 1)]
+        sampler = ShardSampler(shard: rank.globalRank, shards: config.plan.totalRanks, seed: UInt64(config.spec.training.seed))
+        // Every replica starts from the same parameters: the run's seed decides them.
+        global = model.initialParameters(seed: UInt64(config.spec.training.seed))
+        let training = config.spec.training
+        outer = OuterNesterov(count: global.count, lr: training.outerOptimizer.lr, momentum: training.outerOptimizer.momentum)
+        adam = Self.freshAdam(config: config, count: global.count)
+    }
+
+    static func freshAdam(config: TrainerConfig, count: Int) -> AdamW {
+        let inner = config.spec.training.innerOptimizer
+        return AdamW(count: count, beta1: inner.beta1, beta2: inner.beta2, weightDecay: inner.weightDecay, gradClip: inner.gradClip)
+    }
+
+    var snapshot: TrainerSnapshot {
+        TrainerSnapshot(outerStep: outerStep, innerStep: innerStep, quorumId: quorum?.id ?? 0,
+                        revision: config.plan.contentHash, global: global, momentum: outer.buffer)
+    }
+
+    /// Trains until the outer-step limit or a stop signal; returns the exit status.
+    public func run() throws -> Int32 {
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        signal(SIGINT) { _ in stopRequested = 1 }
+        var header: [Int64] = [0, 0, 0]
+        if group.isLeader {
+            try startLeader()
+            header = [Int64(outerStep), Int64(innerStep), 1]
+        }
+        try synchronizeRanks(&header)
+        let h = config.spec.training.innerSteps
+        let perRank = max(1, config.batchSize / group.size)
+        var gradient = [Float](repeating: 0, count: global.count)
+        while config.outerStepLimit.map({ outerStep < $0 }) ?? true {
+            var local = global
+            var lossSum = 0.0
+            let started = Date()
+            var stopping = false
+            for _ in 0..<h {
+                let stepStart = Date()
+                let (inputs, targets) = sampler.batch(perRank, from: mix)
+                let loss = model.lossAndGradient(local, inputs: inputs, targets: targets, gradient: &gradient)
+                gradient.append(loss)
+                gradient.append(Float(stopRequested))
+                group.sum(&gradient)
+                stopping = gradient.removeLast() > 0
+                let meanLoss = gradient.removeLast() / Float(group.size)
+                if group.size > 1 {
+                    let scale = 1 / Float(group.size)
+                    for i in gradient.indices { gradient[i] *= scale }
+                }
+                let lr = config.learningRate.at(step: innerStep)
+                adam.update(&local, gradient: gradient, lr: lr)
+                innerStep += 1
+                lossSum += Double(meanLoss)
+                if group.isLeader {
+                    let tokens = Double(config.batchSize * config.shape.context) / max(1e-9, Date().timeIntervalSince(stepStart))
+                    TrainerLog.emit("inner", ["step": innerStep, "outer_step": outerStep, "loss": Double(meanLoss), "lr": lr,
+                                              "tokens_per_s": tokens.rounded()])
+                }
+                if stopping { break }
+            }
+            if stopping {
+                // Leave before the all-reduce: no replica ever applies a half-finished outer step.
+                if group.isLeader { leave(reason: "signal") }
+                return 0
+            }
+            let innerSeconds = Date().timeIntervalSince(started)
+            if group.isLeader {
+                recovered = false
+                try outerStep(local: local, trainLoss: lossSum / Double(h), innerSeconds: innerSeconds)
+                header = [Int64(outerStep), Int64(innerStep), recovered ? 1 : 0]
+            }
+            try synchronizeRanks(&header)
+        }
+        if group.isLeader { leave(reason: "finished") }
+        return 0
+    }
+
+    /// Rank 0's step counters and global parameters on every rank; a reset also clears the inner optimizer.
+    func synchronizeRanks(_ header: inout [Int64]) throws {
+        group.broadcast(&header)
+        group.broadcast(&global)
+        outerStep = Int(header[0])
+        innerStep = Int(header[1])
+        if header[2] != 0 { adam = Self.freshAdam(config: config, count: global.count) }
+    }
+
+    func leave(reason: String) {
+        membership?.leave()
+        TrainerLog.emit("leave", ["reason": reason, "outer_step": outerStep, "hash": TrainerSnapshot.hash(global)])
+        control?.stop()
+        ring?.stop()
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import IntermeshPlan
+import IntermeshSpec
+
+/// Everything one replica needs, resolved from the compiled plan and its slot.
+public struct TrainerConfig: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public var plan: Plan
+    public var site: SitePlan
+    public var replica: ReplicaPlan
+    public var peers: [PeerAddress]
+    public var shape: MLPModel.Shape
+    public var batchSize: Int
+    public var learningRate: LearningRate
+    public var outerStepLimit: Int?
+    public var checkpointDirectory: URL
+    public var dataDirectory: URL
+    public var syncTimeout: Double
+
+    public var me: Int { replica.globalIndex }
+    public var spec: RunSpec { plan.run.spec }
+
+    public init(planPath: String, slot: String, outerSteps: Int?, dataDirectory: String?, checkpointDirectory: String?,
+                syncTimeout: Double?) throws {
+        guard let data = FileManager.default.contents(atPath: planPath) else { throw Failure(description: "\(planPath): cannot read the plan") }
+        do {
+            plan = try JSONDecoder().decode(Plan.self, from: data)
+        } catch {
+            throw Failure(description: "\(planPath): not a plan: \(error)")
+        }
+        guard let (site, replica) = plan.replica(slot: slot) else {
+            throw Failure(description: "slot '\(slot)' is not in the plan (slots: \(plan.sites.flatMap(\.replicas).map(\.slot).prefix(8).joined(separator: ", ")))")
+        }
+        self.site = site
+        self.replica = replica
+        let spec = plan.run.spec
+        guard spec.model.kind == .mlp, spec.model.vocabSize == 256 else {
+            throw Failure(description: "the reference engine trains the byte-level mlp model (model.kind: mlp, vocabSize: 256)")
+        }
+        shape = MLPModel.Shape(vocab: 256, context: spec.model.sequenceLength, embedding: spec.model.embeddingSize,
+                               hidden: spec.model.hiddenSize, layers: spec.model.layers)
+        peers = plan.sites.flatMap { site in
+            site.replicas.map { PeerAddress(index: $0.globalIndex, id: $0.slot, host: $0.host, controlPort: $0.ports.recovery, ringPort: $0.ports.ring) }
+        }.sorted { $0.index < $1.index }
+        let siteSpec = spec.sites.first { $0.name == site.name }
+        batchSize = siteSpec?.batchSize ?? spec.training.batchSize
+        let training = spec.training
+        outerStepLimit = outerSteps ?? training.outerSteps
+        var totalSteps = outerStepLimit.map { $0 * training.innerSteps }
+        if totalSteps == nil, let tokens = training.totalTokens?.value {
+            let perStep = UInt64(max(1, batchSize * spec.model.sequenceLength * plan.totalReplicas))
+            totalSteps = Int(tokens / perStep)
+        }
+        learningRate = LearningRate(peak: siteSpec?.innerLr ?? training.innerOptimizer.lr, schedule: training.innerOptimizer.schedule,
+                                    totalSteps: totalSteps)
+        let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        self.dataDirectory = dataDirectory.map { URL(fileURLWithPath: $0) } ?? workingDirectory
+        self.checkpointDirectory = checkpointDirectory.map { URL(fileURLWithPath: $0) }
+            ?? workingDirectory.appendingPathComponent(training.checkpoint.path).appendingPathComponent(site.name)
+                .appendingPathComponent("replica-\(replica.index)")
+        self.syncTimeout = syncTimeout ?? max(2, spec.faultPolicy.heartbeatTimeout.seconds)
+    }
+}
