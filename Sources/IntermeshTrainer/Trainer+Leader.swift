@@ -6,8 +6,11 @@ extension Trainer {
     func startLeader() throws {
         let policy = config.spec.faultPolicy
         let box = SnapshotBox()
-        let room = QuorumRoom(peerCount: config.peers.count, minReplicas: policy.minReplicas,
-                              joinTimeout: policy.joinTimeout.seconds, previous: Set(config.peers.map(\.index)), lastId: 0)
+        let peers = config.peers
+        // A missing member whose control port refuses connections has died: no need to wait for it.
+        let room = QuorumRoom(peerCount: peers.count, minReplicas: policy.minReplicas,
+                              joinTimeout: policy.joinTimeout.seconds, previous: Set(peers.map(\.index)), lastId: 0,
+                              probe: { index in (try? Socket.connect(host: peers[index].host, port: peers[index].controlPort, timeout: 1)) != nil })
         ring = try RingEndpoint(port: config.replica.ports.ring)
         control = try ControlServer(port: config.replica.ports.recovery, room: room, box: box, joinTimeout: policy.joinTimeout.seconds)
         let membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds)

@@ -56,6 +56,12 @@ public final class Trainer {
     public func run() throws -> Int32 {
         signal(SIGTERM) { _ in stopRequested = 1 }
         signal(SIGINT) { _ in stopRequested = 1 }
+        // A parent may have started us with these blocked; a replica must always hear its stop signal.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        sigprocmask(SIG_UNBLOCK, &signals, nil)
         var header: [Int64] = [0, 0, 0]
         if group.isLeader {
             try startLeader()

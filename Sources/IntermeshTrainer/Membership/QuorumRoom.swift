@@ -22,16 +22,21 @@ public final class QuorumRoom: @unchecked Sendable {
     var formed: [Int: Quorum] = [:]
     var pendingStep = -1
     var joined: Set<Int> = []
-    var suspects: Set<Int> = []
+    /// Members of the pending round found dead by the probe.
+    var dead: Set<Int> = []
     var firstJoin: Date?
     var lastId: UInt64
+    /// Whether a missing member is still running; a dead one is not waited for (nil: wait the full timeout).
+    let probe: (@Sendable (Int) -> Bool)?
 
-    public init(peerCount: Int, minReplicas: Int, joinTimeout: Double, previous: Set<Int>, lastId: UInt64) {
+    public init(peerCount: Int, minReplicas: Int, joinTimeout: Double, previous: Set<Int>, lastId: UInt64,
+                probe: (@Sendable (Int) -> Bool)? = nil) {
         self.peerCount = peerCount
         self.minReplicas = minReplicas
         self.joinTimeout = joinTimeout
         self.previous = previous
         self.lastId = lastId
+        self.probe = probe
     }
 
     /// Blocks until `member` is in a quorum for `step`, the step was formed without it, or `timeout` passes.
@@ -51,11 +56,12 @@ public final class QuorumRoom: @unchecked Sendable {
         if pendingStep != step {
             pendingStep = step
             joined = []
-            suspects = []
+            dead = []
             firstJoin = Date()
         }
         joined.insert(member)
-        suspects.formUnion(reported)
+        // A reported suspect may be innocent (a failure cascades around the ring): only the probe excludes.
+        if !reported.isEmpty { probeMissing(step: step) }
         while true {
             if let decided = formed[step] {
                 return decided.members.contains(member) ? .quorum(decided) : .missed(step)
@@ -69,17 +75,35 @@ public final class QuorumRoom: @unchecked Sendable {
                 condition.broadcast()
                 return .quorum(decided)
             }
-            // Wake up at the join timeout to decide without the missing members.
-            let wake = min(deadline, (firstJoin ?? Date()).addingTimeInterval(joinTimeout + 0.01))
-            if !condition.wait(until: wake), Date() >= deadline {
-                joined.remove(member)
-                return .waiting
+            // Wake up at the join timeout to decide without the missing members, and meanwhile look for dead ones.
+            var wake = min(deadline, (firstJoin ?? Date()).addingTimeInterval(joinTimeout + 0.01))
+            if probe != nil { wake = min(wake, Date().addingTimeInterval(0.5)) }
+            if !condition.wait(until: wake) {
+                if Date() >= deadline {
+                    joined.remove(member)
+                    return .waiting
+                }
+                probeMissing(step: step)
             }
         }
     }
 
+    /// Called with the lock held; probes without it.
+    func probeMissing(step: Int) {
+        guard let probe else { return }
+        let missing = previous.union(intents[step] ?? []).subtracting(departed).subtracting(dead).subtracting(joined)
+        guard !missing.isEmpty else { return }
+        condition.unlock()
+        let found = missing.filter { !probe($0) }
+        condition.lock()
+        if !found.isEmpty, pendingStep == step {
+            dead.formUnion(found)
+            condition.broadcast()
+        }
+    }
+
     func decide(step: Int, now: Date) -> Quorum? {
-        let expected = previous.union(intents[step] ?? []).subtracting(departed).subtracting(suspects.subtracting(joined))
+        let expected = previous.union(intents[step] ?? []).subtracting(departed).subtracting(dead.subtracting(joined))
         let complete = joined.isSuperset(of: expected)
         let timedOut = now >= (firstJoin ?? now).addingTimeInterval(joinTimeout)
         guard complete || timedOut else { return nil }

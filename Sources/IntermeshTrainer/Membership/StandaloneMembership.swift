@@ -40,7 +40,7 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
         var unreachable: Set<Int> = []
         while Date() < deadline {
             var waited = false
-            for candidate in candidates where !unreachable.contains(candidate) && !suspects.contains(candidate) || candidate == me {
+            for candidate in candidates where !unreachable.contains(candidate) || candidate == me {
                 let answer: QuorumRoom.Answer
                 if candidate == me {
                     answer = room.join(step: step, member: me, failed: failed?.id, suspects: suspects, timeout: joinTimeout + 5)
