@@ -61,7 +61,7 @@ let package = Package(
             name: "intermesh-trainer",
             dependencies: ["IntermeshTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "intermesh-bench", dependencies: ["IntermeshSpec", "IntermeshPlan"]),
+        .executableTarget(name: "intermesh-bench", dependencies: ["IntermeshSpec", "IntermeshPlan", "IntermeshTrainer"]),
         .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"]),
         .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan"]),
         .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI"]),

@@ -10,8 +10,10 @@ enum Bench {
         switch arguments.first {
         case "plan":
             planBenchmark(sites: intOption("--sites", arguments) ?? 1000, replicas: intOption("--replicas", arguments) ?? 100)
+        case "trainer":
+            TrainerBench.run(innerSteps: intOption("--inner-steps", arguments) ?? 100)
         default:
-            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n".utf8))
+            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n".utf8))
             exit(2)
         }
     }

@@ -22,9 +22,13 @@ public final class Socket: @unchecked Sendable {
 
     deinit { close() }
 
+    private let closeLock = NSLock()
     private var closed = false
 
+    /// Closes once: a second close could hit a descriptor number already reused by another socket.
     public func close() {
+        closeLock.lock()
+        defer { closeLock.unlock() }
         guard !closed else { return }
         closed = true
         Glibc.shutdown(fd, Int32(SHUT_RDWR))
@@ -125,7 +129,15 @@ public final class Listener: @unchecked Sendable {
 
     deinit { close() }
 
+    private let lock = NSLock()
+    private var closed = false
+
+    /// Closes once: a second close could hit a descriptor number already reused by another socket.
     public func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !closed else { return }
+        closed = true
         Glibc.shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)
     }
