@@ -11,7 +11,8 @@ build: setup
 
 run: build
 	.build/debug/intermesh validate specs/local.yaml
-	.build/debug/intermesh plan specs/local.yaml --out .build/plans/local
+	.build/debug/intermesh plan specs/local.yaml
+	bash scripts/standalone-run.sh 30 specs/local.yaml
 
 test: setup
 	$(SWIFT) build --build-tests
@@ -20,7 +21,11 @@ test: setup
 
 bench: setup
 	$(SWIFT) build -c release --product intermesh-bench
+	$(SWIFT) build -c release --product intermesh-trainer
+	$(SWIFT) build -c release --product intermesh
 	.build/release/intermesh-bench plan
+	.build/release/intermesh-bench trainer
+	CONFIG=release RUN_DIR=.build/runs/bench bash scripts/standalone-run.sh 30 specs/local.yaml
 
 clean:
 	rm -rf .build

@@ -16,7 +16,12 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 rm -rf "$run_dir"
 mkdir -p "$run_dir"
 "$bin/intermesh" plan "$spec" --out "$run_dir/plan" > /dev/null
-slots=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(" ".join(f"{r[\"slot\"]}:{len(r[\"ranks\"])}" for s in p["sites"] for r in s["replicas"]))' "$run_dir/plan/plan.json")
+slots=$(python3 - "$run_dir/plan/plan.json" <<'PY'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+print(" ".join(replica["slot"] + ":" + str(len(replica["ranks"])) for site in plan["sites"] for replica in site["replicas"]))
+PY
+)
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
