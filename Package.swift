@@ -25,6 +25,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The control plane's pure logic: the reconciler, quorum rules, donor assignment. No I/O.
+        .target(name: "IntermeshControl", dependencies: ["IntermeshSpec", "IntermeshPlan"]),
         // The plan compiler: replicas, ranks, ports, shards, estimate, rendered launch files.
         .target(
             name: "IntermeshPlan",
@@ -52,7 +54,7 @@ let package = Package(
         .target(
             name: "IntermeshTrainer",
             dependencies: [
-                "CBLAS", "CMPI", "IntermeshSpec", "IntermeshPlan",
+                "CBLAS", "CMPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -66,5 +68,6 @@ let package = Package(
         .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan"]),
         .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI"]),
         .testTarget(name: "IntermeshTrainerTests", dependencies: ["IntermeshTrainer"]),
+        .testTarget(name: "IntermeshControlTests", dependencies: ["IntermeshControl"]),
     ]
 )

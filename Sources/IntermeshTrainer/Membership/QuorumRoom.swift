@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshControl
 
 /// A coordinator's decision of each outer step's quorum (the rules of DESIGN.md, as torchft's Lighthouse):
 /// fast when every member of the previous quorum (and every announced joiner) has asked; otherwise after
@@ -103,13 +104,13 @@ public final class QuorumRoom: @unchecked Sendable {
     }
 
     func decide(step: Int, now: Date) -> Quorum? {
-        let expected = previous.union(intents[step] ?? []).subtracting(departed).subtracting(dead.subtracting(joined))
-        let complete = joined.isSuperset(of: expected)
-        let timedOut = now >= (firstJoin ?? now).addingTimeInterval(joinTimeout)
-        guard complete || timedOut else { return nil }
-        guard joined.count >= minReplicas, joined.count * 2 > peerCount else { return nil }
+        let rules = QuorumRules(minReplicas: minReplicas, joinTimeout: joinTimeout)
+        let input = QuorumRules.Input(previous: previous.subtracting(departed), announced: intents[step] ?? [],
+                                      gone: dead.union(departed), joined: joined, alive: peerCount,
+                                      firstJoin: firstJoin ?? now, now: now)
+        guard case let .form(members) = rules.decide(input) else { return nil }
         lastId += 1
-        return Quorum(id: lastId, step: step, members: joined.sorted())
+        return Quorum(id: lastId, step: step, members: members)
     }
 
     public func intend(step: Int, member: Int) {
