@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/onevcat/Rainbow.git", from: "4.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The run-spec language: units, model types, YAML loading, validation, canonical form, schema.
@@ -27,6 +32,33 @@ let package = Package(
         ),
         // The control plane's pure logic: the reconciler, quorum rules, donor assignment. No I/O.
         .target(name: "IntermeshControl", dependencies: ["IntermeshSpec", "IntermeshPlan"]),
+        // The control plane's storage: runs, immutable revisions, members, events, tokens (SQLite by default).
+        .target(
+            name: "IntermeshStore",
+            dependencies: [
+                "IntermeshSpec", "IntermeshControl",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The control plane's HTTP API (`intermesh serve`).
+        .target(
+            name: "IntermeshServer",
+            dependencies: [
+                "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The API client the commands use.
+        .target(
+            name: "IntermeshClient",
+            dependencies: [
+                "IntermeshControl", "IntermeshStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // The plan compiler: replicas, ranks, ports, shards, estimate, rendered launch files.
         .target(
             name: "IntermeshPlan",
@@ -42,7 +74,13 @@ let package = Package(
             dependencies: [
                 "IntermeshSpec",
                 "IntermeshPlan",
+                "IntermeshServer",
+                "IntermeshClient",
+                "IntermeshStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Rainbow", package: "Rainbow"),
             ]
         ),
@@ -69,5 +107,7 @@ let package = Package(
         .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI"]),
         .testTarget(name: "IntermeshTrainerTests", dependencies: ["IntermeshTrainer"]),
         .testTarget(name: "IntermeshControlTests", dependencies: ["IntermeshControl"]),
+        .testTarget(name: "IntermeshStoreTests", dependencies: ["IntermeshStore"]),
+        .testTarget(name: "IntermeshServerTests", dependencies: ["IntermeshServer", "IntermeshClient"]),
     ]
 )

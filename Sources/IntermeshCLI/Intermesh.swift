@@ -7,7 +7,10 @@ public struct Intermesh: AsyncParsableCommand {
         commandName: "intermesh",
         abstract: "A declarative orchestrator for decentralized DiLoCo training runs.",
         version: "0.1.0",
-        subcommands: [ValidateCommand.self, PlanCommand.self, SchemaCommand.self]
+        subcommands: [
+            ValidateCommand.self, PlanCommand.self, SchemaCommand.self, ServeCommand.self, ApplyCommand.self,
+            GetCommand.self, DescribeCommand.self, EventsCommand.self, DiffCommand.self, TokenCommand.self,
+        ]
     )
 
     public init() {}

@@ -13,7 +13,8 @@ extension Trainer {
                               probe: { index in (try? Socket.connect(host: peers[index].host, port: peers[index].controlPort, timeout: 1)) != nil })
         ring = try RingEndpoint(port: config.replica.ports.ring)
         control = try ControlServer(port: config.replica.ports.recovery, room: room, box: box, joinTimeout: policy.joinTimeout.seconds)
-        let membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds)
+        let membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds,
+                                              shouldStop: { stopRequested != 0 })
         self.box = box
         self.membership = membership
         let store = CheckpointStore(directory: config.checkpointDirectory, keep: config.spec.training.checkpoint.keep)

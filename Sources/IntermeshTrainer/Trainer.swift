@@ -62,10 +62,11 @@ public final class Trainer {
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
         sigprocmask(SIG_UNBLOCK, &signals, nil)
-        var header: [Int64] = [0, 0, 0]
+        // Header from rank 0: outer step, inner step, reset the inner optimizer, stop.
+        var header: [Int64] = [0, 0, 0, 0]
         if group.isLeader {
             try startLeader()
-            header = [Int64(outerStep), Int64(innerStep), 1]
+            header = [Int64(outerStep), Int64(innerStep), 1, 0]
         }
         try synchronizeRanks(&header)
         let h = config.spec.training.innerSteps
@@ -108,10 +109,19 @@ public final class Trainer {
             let innerSeconds = Date().timeIntervalSince(started)
             if group.isLeader {
                 recovered = false
-                try outerStep(local: local, trainLoss: lossSum / Double(h), innerSeconds: innerSeconds)
-                header = [Int64(outerStep), Int64(innerStep), recovered ? 1 : 0]
+                do {
+                    try outerStep(local: local, trainLoss: lossSum / Double(h), innerSeconds: innerSeconds)
+                    header = [Int64(outerStep), Int64(innerStep), recovered ? 1 : 0, 0]
+                } catch MembershipError.stopped {
+                    header = [Int64(outerStep), Int64(innerStep), 0, 1]
+                }
             }
             try synchronizeRanks(&header)
+            if header[3] != 0 {
+                // Stopped while waiting for a quorum: nothing of this outer step was applied.
+                if group.isLeader { leave(reason: "signal") }
+                return 0
+            }
         }
         if group.isLeader { leave(reason: "finished") }
         return 0

@@ -2,6 +2,8 @@ import Foundation
 
 /// Serves a leader's recovery port: quorum requests when it coordinates, snapshots for joiners, status.
 public final class ControlServer: @unchecked Sendable {
+    static let pollSeconds = 2.0
+
     let listener: Listener
     let room: QuorumRoom
     let box: SnapshotBox
@@ -49,8 +51,9 @@ public final class ControlServer: @unchecked Sendable {
         guard let request = try? ControlRequest.read(from: socket) else { return }
         switch request {
         case let .join(step, member, failed, suspects):
-            socket.setTimeout(joinTimeout + 60)
-            let answer = room.join(step: step, member: member, failed: failed, suspects: suspects, timeout: joinTimeout + 5)
+            socket.setTimeout(30)
+            // Short polls: the asking member checks for a stop signal between them.
+            let answer = room.join(step: step, member: member, failed: failed, suspects: suspects, timeout: Self.pollSeconds)
             var writer = ByteWriter()
             switch answer {
             case let .quorum(quorum):

@@ -28,11 +28,14 @@ public protocol Membership: AnyObject, Sendable {
 public enum MembershipError: Error, CustomStringConvertible {
     case missedStep(Int)
     case noQuorum(String)
+    /// A stop signal arrived while waiting.
+    case stopped
 
     public var description: String {
         switch self {
         case let .missedStep(step): return "the quorum of outer step \(step) was formed without this member"
         case let .noQuorum(reason): return "no quorum: \(reason)"
+        case .stopped: return "stopped while waiting for a quorum"
         }
     }
 }

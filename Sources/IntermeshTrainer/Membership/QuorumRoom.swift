@@ -80,10 +80,8 @@ public final class QuorumRoom: @unchecked Sendable {
             var wake = min(deadline, (firstJoin ?? Date()).addingTimeInterval(joinTimeout + 0.01))
             if probe != nil { wake = min(wake, Date().addingTimeInterval(0.5)) }
             if !condition.wait(until: wake) {
-                if Date() >= deadline {
-                    joined.remove(member)
-                    return .waiting
-                }
+                // The member stays counted as joined: it asks again right away (it polls to notice stop signals).
+                if Date() >= deadline { return .waiting }
                 probeMissing(step: step)
             }
         }

@@ -19,12 +19,15 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
     let joinTimeout: Double
     let lock = NSLock()
     var lastMembers: [Int]
+    /// Checked between polls: a stop signal ends a wait for a quorum.
+    let shouldStop: @Sendable () -> Bool
 
-    public init(peers: [PeerAddress], me: Int, room: QuorumRoom, joinTimeout: Double) {
+    public init(peers: [PeerAddress], me: Int, room: QuorumRoom, joinTimeout: Double, shouldStop: @escaping @Sendable () -> Bool = { false }) {
         self.peers = peers
         self.me = me
         self.room = room
         self.joinTimeout = joinTimeout
+        self.shouldStop = shouldStop
         lastMembers = peers.map(\.index)
     }
 
@@ -39,15 +42,16 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
         let deadline = Date().addingTimeInterval(max(600, 10 * joinTimeout))
         var unreachable: Set<Int> = []
         while Date() < deadline {
+            if shouldStop() { throw MembershipError.stopped }
             var waited = false
             for candidate in candidates where !unreachable.contains(candidate) || candidate == me {
                 let answer: QuorumRoom.Answer
                 if candidate == me {
-                    answer = room.join(step: step, member: me, failed: failed?.id, suspects: suspects, timeout: joinTimeout + 5)
+                    answer = room.join(step: step, member: me, failed: failed?.id, suspects: suspects, timeout: ControlServer.pollSeconds)
                 } else {
                     let peer = peers[candidate]
                     let request = ControlRequest.join(step: step, member: me, failed: failed?.id, suspects: suspects)
-                    guard let reply = try? ControlReply.call(host: peer.host, port: peer.controlPort, request, timeout: joinTimeout + 30),
+                    guard let reply = try? ControlReply.call(host: peer.host, port: peer.controlPort, request, timeout: ControlServer.pollSeconds + 10),
                           !reply.isEmpty else {
                         unreachable.insert(candidate)
                         continue

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import IntermeshClient
+import IntermeshServer
+import IntermeshSpec
+
+/// `intermesh apply -f FILE`: submit a spec; a new revision, or nothing when it is unchanged.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Submit a run spec to the control plane: create the run or add a revision.")
+
+    @Option(name: .shortAndLong, help: "The run spec.")
+    var file: String
+
+    @Option(help: "Refuse unless the run's current revision is N (0: the run must be new), like nomad job run -check-index.")
+    var checkRevision: Int?
+
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        // Check locally first: errors point at the file with line, column and caret.
+        let loaded: LoadedSpec
+        do {
+            loaded = try SpecLoader().load(path: file)
+        } catch {
+            throw CLIError(error.description)
+        }
+        let renderer = DiagnosticRenderer(fileName: file, text: loaded.source.text, style: Terminal.stderr.diagnosticStyle)
+        for diagnostic in loaded.diagnostics { Terminal.stderr.write(renderer.render(diagnostic) + "\n") }
+        guard loaded.isValid else { throw CLIError("\(file) is invalid; nothing was applied", code: 1) }
+
+        var body: [String: Any] = ["spec": loaded.source.text]
+        if let checkRevision { body["checkRevision"] = checkRevision }
+        do {
+            let response: ApplyResponse = try await client.client().post("/v1/runs", json: body)
+            let verb = response.outcome == "unchanged" ? "unchanged at" : response.outcome == "created" ? "created with" : "updated to"
+            Terminal.stdout.write("run \(response.run) \(verb) revision \(response.revision) (\(response.contentHash.prefix(19)))\n")
+        } catch let error as APIClientError {
+            throw error.cliError
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import IntermeshClient
+import IntermeshControl
+
+/// `intermesh diff RUN`: desired against actual per site; exit 0 in sync, 1 differences, 2 error.
+struct DiffCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Show desired against actual replicas per site (exit 0 in sync, 1 differences, 2 error).")
+
+    @Argument(help: "The run.")
+    var run: String
+
+    @Option(name: .shortAndLong, help: "table or json.")
+    var output: DataFormat = .table
+
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let diff: MeshDiff
+        do {
+            diff = try await client.client().get("/v1/runs/\(run)/diff")
+        } catch let error as APIClientError {
+            throw CLIError(error.description, code: 2)
+        }
+        switch output {
+        case .table:
+            let out = Terminal.stdout
+            var rows = [["SITE", "DESIRED", "LIVE", "MISSING", "EXTRA", "STALE", "REVISION SKEW"]]
+            for site in diff.sites {
+                rows.append([site.site, String(site.desired), String(site.live), list(site.missing), list(site.extra),
+                             list(site.stale), list(site.skewed)])
+            }
+            var text = Rendering.render(rows: rows)
+            let differing = diff.sites.filter { !$0.inSync }.count
+            text += diff.inSync ? out.paint("in sync", .good) + "\n"
+                : out.paint("\(differing) site\(differing == 1 ? "" : "s") differ", .warning) + "\n"
+            out.write(text)
+        case .json, .yaml:
+            Terminal.stdout.write(try Rendering.render(diff, table: [], format: output))
+        }
+        if !diff.inSync { throw ExitCode(1) }
+    }
+
+    func list(_ items: [String]) -> String { items.isEmpty ? "-" : items.joined(separator: ",") }
+}
+
+extension Rendering {
+    static func render(rows: [[String]]) -> String {
+        (try? render([String](), table: rows, format: .table)) ?? ""
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import IntermeshClient
+import IntermeshPlan
+import IntermeshServer
+import Yams
+
+/// `intermesh get runs|sites|revisions [RUN]`.
+struct GetCommand: AsyncParsableCommand {
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case runs, sites, revisions
+    }
+
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "List runs, or a run's sites or revisions.")
+
+    @Argument(help: "runs, sites or revisions.")
+    var kind: Kind
+
+    @Argument(help: "The run (for sites and revisions).")
+    var run: String?
+
+    @Option(name: .shortAndLong, help: "table, json or yaml.")
+    var output: DataFormat = .table
+
+    @OptionGroup var client: ClientOptions
+
+    func validate() throws {
+        if kind != .runs, run == nil { throw ValidationError("'get \(kind.rawValue)' needs a RUN") }
+    }
+
+    func run() async throws {
+        let api = try client.client()
+        do {
+            switch kind {
+            case .runs:
+                let runs: [RunSummary] = try await api.get("/v1/runs")
+                try print(runs, table: [["NAME", "PHASE", "REVISION", "OUTER STEP", "SITES", "REPLICAS"]] + runs.map {
+                    [$0.name, $0.phase, String($0.revision), String($0.outerStep), String($0.sites), String($0.replicas)]
+                })
+            case .sites:
+                let description: RunDescription = try await api.get("/v1/runs/\(run!)")
+                try print(description.sites, table: [["SITE", "LAUNCHER", "DESIRED", "LIVE"]] + description.sites.map {
+                    [$0.name, $0.launcher, String($0.desired), String($0.live)]
+                })
+            case .revisions:
+                let revisions: [RevisionSummary] = try await api.get("/v1/runs/\(run!)/revisions")
+                try print(revisions, table: [["REVISION", "ACTIVE", "APPLIED BY", "APPLIED AT", "CONTENT HASH"]] + revisions.map {
+                    [String($0.number), $0.active ? "*" : "", $0.appliedBy, ISO8601DateFormatter().string(from: $0.appliedAt),
+                     String($0.contentHash.prefix(19))]
+                })
+            }
+        } catch let error as APIClientError {
+            throw error.cliError
+        }
+    }
+
+    func print<T: Encodable>(_ value: T, table: [[String]]) throws {
+        Terminal.stdout.write(try Rendering.render(value, table: table, format: output))
+    }
+}
+
+/// Shared rendering of table, JSON and YAML output.
+enum Rendering {
+    static func render<T: Encodable>(_ value: T, table: [[String]], format: DataFormat) throws -> String {
+        switch format {
+        case .table:
+            return Format.table(table)
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+        case .yaml:
+            let encoder = YAMLEncoder()
+            encoder.options.sortKeys = true
+            return try encoder.encode(value)
+        }
+    }
+}

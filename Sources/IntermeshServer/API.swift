@@ -1,0 +1,200 @@
+import Foundation
+import Hummingbird
+import IntermeshControl
+import IntermeshPlan
+import IntermeshStore
+
+/// The HTTP API under /v1.
+struct API {
+    let plane: ControlPlane
+    let reconciliation: Reconciliation
+
+    func register(on router: Router<ServerContext>) {
+        router.get("/v1/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.post("/v1/runs") { request, context in try await apply(request, context) }
+        router.get("/v1/runs") { _, context in try await list(context) }
+        router.get("/v1/runs/:run") { _, context in try await describe(context) }
+        router.post("/v1/runs/:run/stop") { _, context in try await stop(context) }
+        router.delete("/v1/runs/:run") { _, context in try await delete(context) }
+        router.get("/v1/runs/:run/revisions") { _, context in try await revisions(context) }
+        router.get("/v1/runs/:run/revisions/:number") { _, context in try await revision(context) }
+        router.get("/v1/runs/:run/events") { request, context in try await events(request, context) }
+        router.get("/v1/runs/:run/sites/:site/plan") { _, context in try await sitePlan(context) }
+        router.post("/v1/tokens") { request, context in try await createToken(request, context) }
+        router.post("/v1/runs/:run/sites/:site/heartbeats") { request, context in try await heartbeats(request, context) }
+        router.get("/v1/runs/:run/diff") { _, context in try await diff(context) }
+    }
+
+    func runName(_ context: ServerContext) throws -> String {
+        try context.parameters.require("run")
+    }
+
+    func apply(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let principal = try context.requireOperator()
+        let body = try await JSONBody.decode(ApplyBody.self, from: request, context: context)
+        let applied = try await plane.apply(specText: body.spec, checkRevision: body.checkRevision, by: principal)
+        let revision = applied.outcome.revision
+        let outcome: String
+        switch applied.outcome {
+        case .created: outcome = "created"
+        case .updated: outcome = "updated"
+        case .unchanged: outcome = "unchanged"
+        }
+        let status: HTTPResponse.Status = outcome == "created" ? .created : .ok
+        return try JSONBody.response(ApplyResponse(run: revision.run, revision: revision.number, contentHash: revision.contentHash,
+                                                   outcome: outcome, warnings: applied.warnings), status: status)
+    }
+
+    func list(_ context: ServerContext) async throws -> Response {
+        let principal = try context.require({ _ in true }, "list runs")
+        var summaries: [RunSummary] = []
+        for run in try await plane.store.runs() where principal.role != .agent || principal.run == run.name {
+            let plan = try await plane.activePlan(of: run)
+            summaries.append(RunSummary(name: run.name, phase: run.phase.rawValue, revision: run.activeRevision, generation: run.generation,
+                                        outerStep: run.outerStep, replicas: plan?.totalReplicas ?? 0, sites: plan?.sites.count ?? 0,
+                                        updatedAt: run.updatedAt))
+        }
+        return try JSONBody.response(summaries)
+    }
+
+    func describe(_ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        _ = try context.requireReader(run: name)
+        let run = try await plane.requireRun(name)
+        guard let revision = try await plane.store.revision(of: name, number: run.activeRevision),
+              let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
+        let members = try await plane.store.members(of: name)
+        let sites = plan.sites.map { site in
+            SiteStatus(name: site.name, launcher: site.launcher.rawValue, desired: site.replicas.count,
+                       live: members.filter { $0.site == site.name && !$0.leaving }.count)
+        }
+        return try JSONBody.response(RunDescription(
+            name: run.name, phase: run.phase.rawValue, generation: run.generation, activeRevision: run.activeRevision,
+            contentHash: revision.contentHash, appliedBy: revision.appliedBy, appliedAt: revision.appliedAt,
+            outerStep: run.outerStep, conditions: run.conditions, sites: sites))
+    }
+
+    func stop(_ context: ServerContext) async throws -> Response {
+        let principal = try context.requireOperator()
+        let name = try runName(context)
+        _ = try await plane.requireRun(name)
+        try await plane.store.setPhase(.stopped, of: name, now: plane.now())
+        _ = try await plane.store.appendEvent(run: name, kind: "Stopped", message: "run stopped by \(principal.name)", now: plane.now())
+        return try JSONBody.response(["run": name, "phase": RunPhase.stopped.rawValue])
+    }
+
+    func delete(_ context: ServerContext) async throws -> Response {
+        _ = try context.requireOperator()
+        let name = try runName(context)
+        guard try await plane.store.deleteRun(name) else { throw APIError.notFound("no run named \(name)") }
+        return try JSONBody.response(["run": name, "deleted": "true"])
+    }
+
+    func revisions(_ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        _ = try context.requireReader(run: name)
+        let run = try await plane.requireRun(name)
+        let list = try await plane.store.revisions(of: name).map {
+            RevisionSummary(number: $0.number, contentHash: $0.contentHash, appliedBy: $0.appliedBy, appliedAt: $0.appliedAt,
+                            active: $0.number == run.activeRevision)
+        }
+        return try JSONBody.response(list)
+    }
+
+    func revision(_ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        _ = try context.requireReader(run: name)
+        guard let number = Int(try context.parameters.require("number")) else { throw APIError.badRequest("revision must be a number") }
+        guard let revision = try await plane.store.revision(of: name, number: number) else {
+            throw APIError.notFound("run \(name) has no revision \(number)")
+        }
+        return try JSONBody.response(revision)
+    }
+
+    func events(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        _ = try context.requireReader(run: name)
+        _ = try await plane.requireRun(name)
+        let query = request.uri.queryParameters
+        let after = try query.get("after").map { value -> Int64 in
+            guard let number = Int64(value), number >= 0 else { throw APIError.badRequest("after must be a non-negative event id") }
+            return number
+        } ?? 0
+        let limit = min(1000, Int(query.get("limit") ?? "") ?? 200)
+        return try JSONBody.response(try await plane.store.events(of: name, after: after, limit: limit))
+    }
+
+    func sitePlan(_ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        let site: String = try context.parameters.require("site")
+        _ = try context.requireSite(run: name, site: site)
+        let run = try await plane.requireRun(name)
+        guard let plan = try await plane.activePlan(of: run), let sitePlan = plan.site(named: site) else {
+            throw APIError.notFound("run \(name) has no site \(site)")
+        }
+        return try JSONBody.response(sitePlan)
+    }
+
+    func createToken(_ request: Request, _ context: ServerContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let body = try await JSONBody.decode(TokenRequest.self, from: request, context: context)
+        if body.role == .agent, body.run == nil || body.site == nil {
+            throw APIError.badRequest("an agent token needs both run and site")
+        }
+        if body.role != .agent, body.run != nil || body.site != nil {
+            throw APIError.badRequest("only agent tokens are scoped to a run and a site")
+        }
+        let issued = AccessToken.issue(role: body.role, run: body.run, site: body.site, description: body.description ?? "", now: plane.now())
+        try await plane.store.saveToken(issued.record)
+        return try JSONBody.response(TokenResponse(id: issued.record.id, role: body.role, run: body.run, site: body.site, token: issued.text),
+                                     status: .created)
+    }
+}
+
+extension API {
+    /// Register and heartbeat a site's members in one request; the answer carries the active revision and directives.
+    func heartbeats(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        let site: String = try context.parameters.require("site")
+        _ = try context.requireSite(run: name, site: site)
+        let run = try await plane.requireRun(name)
+        let body = try await JSONBody.decode(HeartbeatBody.self, from: request, context: context)
+        guard body.members.count <= 100_000 else { throw APIError.badRequest("at most 100000 members per heartbeat") }
+        guard let revision = try await plane.store.revision(of: name, number: run.activeRevision) else {
+            throw APIError.notFound("run \(name) has no active revision")
+        }
+        let now = plane.now()
+        let known = Dictionary(uniqueKeysWithValues: try await plane.store.members(of: name).map { ($0.id, $0) })
+        var records: [MemberRecord] = []
+        for beat in body.members {
+            guard beat.slot.hasPrefix(site + "/") else {
+                throw APIError.forbidden("slot \(beat.slot) is not in site \(site)")
+            }
+            guard !beat.id.isEmpty, beat.id.count <= 64, beat.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw APIError.badRequest("member id must be 1 to 64 letters, digits or '-'")
+            }
+            if known[beat.id] == nil {
+                // A new member is a launch of its slot: it counts against the slot's restart budget.
+                var slot = try await plane.store.slots(of: name)[beat.slot] ?? SlotRecord()
+                slot.launches = (slot.launches + [now]).suffix(64)
+                try await plane.store.saveSlot(beat.slot, slot, run: name)
+                _ = try await plane.store.appendEvent(run: name, kind: "Registered", message: "member \(beat.id) registered for \(beat.slot)", now: now)
+            }
+            records.append(MemberRecord(id: beat.id, site: site, slot: beat.slot, incarnation: beat.incarnation ?? 1, state: beat.state,
+                                        outerStep: beat.outerStep ?? 0, revision: beat.revision, lastHeartbeat: now, leaving: beat.leaving ?? false))
+        }
+        try await plane.store.saveMembers(records, run: name)
+        let directives = await reconciliation.directives(run: name, site: site)
+        return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: revision.contentHash, directives: directives))
+    }
+
+    func diff(_ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        _ = try context.requireReader(run: name)
+        let run = try await plane.requireRun(name)
+        guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
+        return try JSONBody.response(MeshDiff.compute(plan: plan, members: try await plane.store.members(of: name), now: plane.now()))
+    }
+}

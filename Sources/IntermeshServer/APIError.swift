@@ -1,0 +1,56 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// An API failure with a stable code: rendered as `{"error": {"code", "message", "details"}}` and a 4xx status.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var details: [String]
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, details: [String] = []) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    public var headers: HTTPFields { [.contentType: "application/json"] }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    var body: Data {
+        var error: [String: Any] = ["code": code, "message": message]
+        if !details.isEmpty { error["details"] = details }
+        return (try? JSONSerialization.data(withJSONObject: ["error": error], options: [.sortedKeys])) ?? Data()
+    }
+
+    static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "unauthorized", message) }
+    static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
+    static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
+    static func badRequest(_ message: String, details: [String] = []) -> APIError { APIError(.badRequest, "bad_request", message, details: details) }
+}
+
+/// Turns every error into JSON: Hummingbird's own (413, 404, 405) keep their status; anything unexpected is a 500
+/// that names no internals.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "too_large", "request body is larger than the \(context.maxUploadSize / (1024 * 1024)) MiB limit")
+        } catch let error as HTTPError {
+            let code = error.status == .contentTooLarge ? "too_large" : error.status == .notFound ? "not_found" : "http_error"
+            let message = error.status == .contentTooLarge ? "request body is larger than the limit" : (error.body ?? error.status.reasonPhrase)
+            throw APIError(error.status, code, message)
+        } catch {
+            context.logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
+            throw APIError(.internalServerError, "internal", "internal error")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// The OpenAPI 3.1 description of the API, served at /v1/openapi.json.
+enum OpenAPIDocument {
+    static let json: String = {
+        func op(_ summary: String, _ role: String, body: String? = nil, responses: [String: String]) -> [String: Any] {
+            var out: [String: Any] = [
+                "summary": summary, "description": "Requires a \(role) token.",
+                "responses": responses.mapValues { ["description": $0] },
+            ]
+            if let body {
+                out["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(body)"]]]]
+            }
+            return out
+        }
+        let runParameter: [String: Any] = ["name": "run", "in": "path", "required": true, "schema": ["type": "string"]]
+        let errors = ["400": "Malformed request", "401": "Missing or invalid token", "403": "Token not allowed", "404": "Not found"]
+        let paths: [String: Any] = [
+            "/v1/runs": [
+                "get": op("List runs", "viewer", responses: ["200": "Run summaries"].merging(errors) { a, _ in a }),
+                "post": op("Apply a spec: create a run or add a revision; identical content is a no-op", "operator", body: "ApplyBody",
+                           responses: ["200": "Updated or unchanged", "201": "Created", "409": "checkRevision differs from the current revision",
+                                       "413": "Body too large", "422": "Invalid spec, with compiler-style diagnostics"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/runs/{run}": [
+                "parameters": [runParameter],
+                "get": op("Describe a run: phase, conditions, active revision, outer step, per-site summary", "viewer", responses: ["200": "Description"].merging(errors) { a, _ in a }),
+                "delete": op("Delete a run with its revisions and events", "operator", responses: ["200": "Deleted"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/runs/{run}/stop": ["parameters": [runParameter], "post": op("Stop a run (its members drain)", "operator", responses: ["200": "Stopped"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/revisions": ["parameters": [runParameter], "get": op("Revision history", "viewer", responses: ["200": "Revisions"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/revisions/{number}": [
+                "parameters": [runParameter, ["name": "number", "in": "path", "required": true, "schema": ["type": "integer"]]],
+                "get": op("One revision: spec text, canonical form, plan, content hash", "viewer", responses: ["200": "Revision"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/runs/{run}/events": [
+                "parameters": [runParameter, ["name": "after", "in": "query", "schema": ["type": "integer"]], ["name": "limit", "in": "query", "schema": ["type": "integer"]]],
+                "get": op("Events after an id", "viewer", responses: ["200": "Events"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/runs/{run}/sites/{site}/plan": [
+                "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
+                "get": op("The active plan of one site, for its agent", "agent (of that run and site)", responses: ["200": "Site plan"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/tokens": ["post": op("Create a token (shown once)", "admin", body: "TokenRequest", responses: ["201": "Token"].merging(errors) { a, _ in a })],
+        ]
+        let document: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": ["title": "Intermesh control plane", "version": "1"],
+            "components": [
+                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
+                "schemas": [
+                    "ApplyBody": ["type": "object", "required": ["spec"], "properties": [
+                        "spec": ["type": "string", "description": "The run spec, YAML text"],
+                        "checkRevision": ["type": "integer", "description": "Refuse with 409 unless this is the current revision (0: the run must be new)"],
+                    ]],
+                    "TokenRequest": ["type": "object", "required": ["role"], "properties": [
+                        "role": ["enum": ["admin", "operator", "viewer", "agent"]],
+                        "run": ["type": "string"], "site": ["type": "string"], "description": ["type": "string"],
+                    ]],
+                ],
+            ],
+            "security": [["bearer": []]],
+            "paths": paths,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }()
+}

@@ -1,0 +1,102 @@
+import Foundation
+import IntermeshControl
+import IntermeshPlan
+import IntermeshStore
+import Logging
+import ServiceLifecycle
+
+/// A directive for a site's agent, from the latest reconcile pass.
+public struct Directive: Codable, Sendable, Equatable {
+    /// `launch` or `stop`.
+    public var action: String
+    public var slot: String
+    public var member: String?
+    public var reason: String?
+
+    public init(action: String, slot: String, member: String?, reason: String?) {
+        self.action = action
+        self.slot = slot
+        self.member = member
+        self.reason = reason
+    }
+}
+
+/// Carries out what the reconciler decides: evictions, quarantines and conditions go to the store;
+/// launch and stop directives wait for each site's agent in its heartbeat answers.
+public actor Reconciliation {
+    let plane: ControlPlane
+    let logger: Logger
+    var directives: [String: [String: [Directive]]] = [:]
+
+    public init(plane: ControlPlane, logger: Logger) {
+        self.plane = plane
+        self.logger = logger
+    }
+
+    /// The directives of one site, as the last pass left them.
+    public func directives(run: String, site: String) -> [Directive] {
+        directives[run]?[site] ?? []
+    }
+
+    /// One level-based pass over every run; returns when to look again.
+    @discardableResult
+    public func pass() async throws -> TimeInterval {
+        var next: TimeInterval = 1
+        for run in try await plane.store.runs() {
+            let now = plane.now()
+            let plan = run.phase == .running ? try await plane.activePlan(of: run) : nil
+            let members = try await plane.store.members(of: run.name)
+            let slots = try await plane.store.slots(of: run.name)
+            let result = Reconciler.reconcile(ReconcileInput(generation: run.generation, plan: plan, members: members, slots: slots, now: now))
+            var siteDirectives: [String: [Directive]] = [:]
+            for action in result.actions {
+                switch action {
+                case let .launch(site, slot):
+                    siteDirectives[site, default: []].append(Directive(action: "launch", slot: slot, member: nil, reason: nil))
+                case let .stop(site, member, reason):
+                    let slot = members.first { $0.id == member }?.slot ?? ""
+                    siteDirectives[site, default: []].append(Directive(action: "stop", slot: slot, member: member, reason: reason))
+                case let .evict(member, _):
+                    try await plane.store.removeMembers([member], run: run.name)
+                case let .quarantine(slot, _):
+                    var record = slots[slot] ?? SlotRecord()
+                    record.quarantined = true
+                    try await plane.store.saveSlot(slot, record, run: run.name)
+                case let .failRun(reason):
+                    try await plane.store.setPhase(.failed, of: run.name, now: now)
+                    _ = try await plane.store.appendEvent(run: run.name, kind: "Failed", message: reason, now: now)
+                }
+            }
+            directives[run.name] = siteDirectives
+            // Events only for state changes: launch directives repeat until an agent acts on them.
+            for event in result.events where !event.hasPrefix("launching ") && !event.hasPrefix("restarting ") {
+                _ = try await plane.store.appendEvent(run: run.name, kind: "Reconciled", message: event, now: now)
+            }
+            let outerStep = max(run.outerStep, members.map(\.outerStep).max() ?? 0)
+            if result.conditions != run.conditions || outerStep != run.outerStep {
+                try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: result.conditions, now: now)
+            }
+            if let requeue = result.requeueAfter { next = min(next, requeue) }
+        }
+        return max(0.05, next)
+    }
+}
+
+/// Runs reconcile passes on a tick (and sooner when a pass asks), until graceful shutdown.
+struct ReconcileService: Service {
+    let reconciliation: Reconciliation
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var delay: TimeInterval = 1
+            do {
+                delay = try await reconciliation.pass()
+            } catch {
+                logger.error("reconcile pass failed: \(error)")
+            }
+            let milliseconds = Int(delay * 1000)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(milliseconds)) }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import IntermeshStore
+import Logging
+
+/// How `intermesh serve` runs.
+public struct ServerConfiguration: Sendable {
+    public var dataDirectory: URL
+    public var host: String
+    public var port: Int
+    /// Where to write the first admin token (mode 0600), besides printing it once; for automation.
+    public var adminTokenFile: String?
+
+    public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.adminTokenFile = adminTokenFile
+    }
+}
+
+/// Builds the control plane in one place: the store chosen by configuration, the router, the application.
+public enum Server {
+    /// On the first start (no token yet) issues an admin token and returns its text, to be shown once.
+    public static func bootstrapAdmin(store: any Store, configuration: ServerConfiguration) async throws -> String? {
+        guard try await store.tokenCount() == 0 else { return nil }
+        let issued = AccessToken.issue(role: .admin, run: nil, site: nil, description: "bootstrap admin", now: Date())
+        try await store.saveToken(issued.record)
+        if let file = configuration.adminTokenFile {
+            FileManager.default.createFile(atPath: file, contents: Data((issued.text + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        }
+        return issued.text
+    }
+
+    public static func router(plane: ControlPlane, reconciliation: Reconciliation) -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self)
+        router.add(middleware: ErrorMiddleware<ServerContext>())
+        router.add(middleware: AuthMiddleware(store: plane.store))
+        API(plane: plane, reconciliation: reconciliation).register(on: router)
+        return router
+    }
+
+    /// The HTTP server with the reconcile loop as a service beside it; both stop on SIGTERM or SIGINT.
+    public static func application(configuration: ServerConfiguration, plane: ControlPlane, logger: Logger,
+                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let reconciliation = Reconciliation(plane: plane, logger: logger)
+        return Application(
+            router: router(plane: plane, reconciliation: reconciliation),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "intermesh"),
+            services: [ReconcileService(reconciliation: reconciliation, logger: logger)],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Hummingbird
+import IntermeshStore
+
+/// Who is calling: the verified token's role and scope.
+public struct Principal: Sendable, Equatable {
+    public var tokenId: String
+    public var role: Role
+    public var run: String?
+    public var site: String?
+
+    public var name: String { "\(role.rawValue):\(tokenId)" }
+}
+
+/// The request context of the API: Hummingbird's core storage, the upload limit and the caller.
+public struct ServerContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var principal: Principal?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+
+    /// Bodies above this are refused with 413 before they are read whole.
+    public var maxUploadSize: Int { 5 * 1024 * 1024 }
+
+    func require(_ check: (Principal) -> Bool, _ what: String) throws -> Principal {
+        guard let principal else { throw APIError.unauthorized("missing bearer token") }
+        guard check(principal) else { throw APIError.forbidden("a \(principal.role.rawValue) token may not \(what)") }
+        return principal
+    }
+
+    /// Reading runs: any token; agents only their own run.
+    func requireReader(run: String? = nil) throws -> Principal {
+        try require({ $0.role != .agent || (run != nil && $0.run == run) }, "read this")
+    }
+
+    /// Changing runs: admin and operator.
+    func requireOperator() throws -> Principal {
+        try require({ $0.role == .admin || $0.role == .operator }, "change runs")
+    }
+
+    func requireAdmin() throws -> Principal {
+        try require({ $0.role == .admin }, "manage tokens")
+    }
+
+    /// Member traffic: admin, or an agent token of exactly this run and site.
+    func requireSite(run: String, site: String) throws -> Principal {
+        guard let principal else { throw APIError.unauthorized("missing bearer token") }
+        if principal.role == .admin { return principal }
+        guard principal.role == .agent else { throw APIError.forbidden("a \(principal.role.rawValue) token may not act for a site") }
+        guard principal.run == run, principal.site == site else {
+            throw APIError.forbidden("this token is for site \(principal.site ?? "?") of run \(principal.run ?? "?"), not \(site) of \(run)")
+        }
+        return principal
+    }
+}
+
+/// Verifies `Authorization: Bearer imt_...` against the store; every /v1 route but the OpenAPI document needs it.
+struct AuthMiddleware: RouterMiddleware {
+    let store: any Store
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/v1/openapi.json" { return try await next(request, context) }
+        guard let header = request.headers[.authorization] else { throw APIError.unauthorized("missing bearer token") }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", let (id, secret) = AccessToken.parse(String(parts[1])),
+              let record = try await store.token(id: id), AccessToken.verify(secret: secret, against: record) else {
+            throw APIError.unauthorized("invalid bearer token")
+        }
+        var context = context
+        context.principal = Principal(tokenId: record.id, role: record.role, run: record.run, site: record.site)
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import IntermeshControl
+import IntermeshPlan
+import IntermeshStore
+
+/// JSON shapes of the API. Field names are stable: scripts read them (`intermesh get -o json`).
+public struct ApplyResponse: Codable, Sendable {
+    public var run: String
+    public var revision: Int
+    public var contentHash: String
+    /// `created`, `updated` or `unchanged`.
+    public var outcome: String
+    public var warnings: [String]
+}
+
+public struct RunSummary: Codable, Sendable {
+    public var name: String
+    public var phase: String
+    public var revision: Int
+    public var generation: Int
+    public var outerStep: Int
+    public var replicas: Int
+    public var sites: Int
+    public var updatedAt: Date
+}
+
+public struct SiteStatus: Codable, Sendable {
+    public var name: String
+    public var launcher: String
+    public var desired: Int
+    public var live: Int
+}
+
+public struct RunDescription: Codable, Sendable {
+    public var name: String
+    public var phase: String
+    public var generation: Int
+    public var activeRevision: Int
+    public var contentHash: String
+    public var appliedBy: String
+    public var appliedAt: Date
+    public var outerStep: Int
+    public var conditions: [RunCondition]
+    public var sites: [SiteStatus]
+}
+
+public struct RevisionSummary: Codable, Sendable {
+    public var number: Int
+    public var contentHash: String
+    public var appliedBy: String
+    public var appliedAt: Date
+    public var active: Bool
+}
+
+public struct TokenRequest: Codable, Sendable {
+    public var role: Role
+    public var run: String?
+    public var site: String?
+    public var description: String?
+}
+
+public struct TokenResponse: Codable, Sendable {
+    public var id: String
+    public var role: Role
+    public var run: String?
+    public var site: String?
+    /// Shown once; only a salted hash is stored.
+    public var token: String
+}
+
+public struct ApplyBody: Codable, Sendable {
+    public var spec: String
+    public var checkRevision: Int?
+}
+
+/// One member's heartbeat; an agent batches its site's members into one request.
+public struct MemberBeat: Codable, Sendable {
+    public var id: String
+    public var slot: String
+    public var incarnation: Int?
+    public var state: MemberState
+    public var outerStep: Int?
+    public var revision: String?
+    /// The deathrattle: the member is leaving now.
+    public var leaving: Bool?
+}
+
+public struct HeartbeatBody: Codable, Sendable {
+    public var members: [MemberBeat]
+}
+
+public struct HeartbeatResponse: Codable, Sendable {
+    /// The active revision: members acknowledge it in their next heartbeat.
+    public var activeRevision: Int
+    public var contentHash: String
+    public var directives: [Directive]
+}

@@ -1,0 +1,96 @@
+import Foundation
+import IntermeshControl
+
+/// Where a run is in its life.
+public enum RunPhase: String, Codable, Sendable {
+    case running
+    case stopped
+    case failed
+}
+
+/// A run: its active revision and what the control plane last observed of it.
+public struct RunRecord: Codable, Sendable, Hashable {
+    public var name: String
+    /// Bumped by every accepted change of the spec: the number of the newest revision.
+    public var generation: Int
+    /// The revision whose plan the mesh is reconciled to.
+    public var activeRevision: Int
+    public var phase: RunPhase
+    public var outerStep: Int
+    public var conditions: [RunCondition]
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// An immutable, numbered revision: what was applied, its canonical form and plan, who applied it and when.
+public struct RevisionRecord: Codable, Sendable, Hashable {
+    public var run: String
+    public var number: Int
+    public var specText: String
+    public var canonical: String
+    public var plan: String
+    public var contentHash: String
+    public var appliedBy: String
+    public var appliedAt: Date
+}
+
+public struct EventRecord: Codable, Sendable, Hashable {
+    public var id: Int64
+    public var run: String
+    public var time: Date
+    public var kind: String
+    public var message: String
+}
+
+/// The outcome of an apply.
+public enum ApplyOutcome: Sendable, Equatable {
+    case created(RevisionRecord)
+    case updated(RevisionRecord)
+    /// The spec's content equals the active revision's: nothing was written.
+    case unchanged(RevisionRecord)
+
+    public var revision: RevisionRecord {
+        switch self {
+        case let .created(r), let .updated(r), let .unchanged(r): return r
+        }
+    }
+}
+
+/// What a store refuses; other failures are I/O errors.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        /// `checkRevision` did not match the run's current revision.
+        case conflict(current: Int)
+        case notFound
+    }
+
+    public var code: Code
+    public var message: String
+
+    public var description: String { message }
+}
+
+/// Data to write for an apply.
+public struct ApplyRequest: Sendable {
+    public var run: String
+    public var specText: String
+    public var canonical: String
+    public var plan: String
+    public var contentHash: String
+    public var appliedBy: String
+    /// Refuse unless the run's current revision is this number (0: the run must not exist yet).
+    public var checkRevision: Int?
+    public var now: Date
+
+    public init(run: String, specText: String, canonical: String, plan: String, contentHash: String, appliedBy: String,
+                checkRevision: Int?, now: Date) {
+        self.run = run
+        self.specText = specText
+        self.canonical = canonical
+        self.plan = plan
+        self.contentHash = contentHash
+        self.appliedBy = appliedBy
+        self.checkRevision = checkRevision
+        self.now = now
+    }
+}

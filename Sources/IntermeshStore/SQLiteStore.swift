@@ -1,0 +1,259 @@
+import Foundation
+import GRDB
+import IntermeshControl
+
+/// The embedded store: SQLite in WAL mode through GRDB, `synchronous = FULL`, so an acknowledged apply
+/// survives a crash of the process or the machine. Schema changes are numbered migrations.
+public final class SQLiteStore: Store {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) `directory/intermesh.sqlite` and migrates it.
+    public init(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: directory.appendingPathComponent("intermesh.sqlite").path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: runs, revisions, events, tokens, members, slots") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                    name TEXT PRIMARY KEY, generation INTEGER NOT NULL, active_revision INTEGER NOT NULL,
+                    phase TEXT NOT NULL, outer_step INTEGER NOT NULL DEFAULT 0, conditions TEXT NOT NULL DEFAULT '[]',
+                    created_at DOUBLE NOT NULL, updated_at DOUBLE NOT NULL);
+                CREATE TABLE revisions (
+                    run TEXT NOT NULL REFERENCES runs(name) ON DELETE CASCADE, number INTEGER NOT NULL,
+                    spec_text TEXT NOT NULL, canonical TEXT NOT NULL, plan TEXT NOT NULL, content_hash TEXT NOT NULL,
+                    applied_by TEXT NOT NULL, applied_at DOUBLE NOT NULL, PRIMARY KEY (run, number));
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, run TEXT NOT NULL, time DOUBLE NOT NULL,
+                    kind TEXT NOT NULL, message TEXT NOT NULL);
+                CREATE INDEX events_by_run ON events(run, id);
+                CREATE TABLE tokens (
+                    id TEXT PRIMARY KEY, role TEXT NOT NULL, run TEXT, site TEXT, description TEXT NOT NULL,
+                    salt BLOB NOT NULL, hash BLOB NOT NULL, created_at DOUBLE NOT NULL);
+                CREATE TABLE members (
+                    id TEXT PRIMARY KEY, run TEXT NOT NULL, record TEXT NOT NULL);
+                CREATE INDEX members_by_run ON members(run);
+                CREATE TABLE slots (
+                    run TEXT NOT NULL, slot TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run, slot));
+                """)
+        }
+        return migrator
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .secondsSince1970
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        return decoder
+    }()
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func value<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try decoder.decode(type, from: Data(text.utf8))
+    }
+
+    // MARK: Runs and revisions
+
+    public func apply(_ request: ApplyRequest) async throws -> ApplyOutcome {
+        try await pool.write { db in
+            let current = try Row.fetchOne(db, sql: "SELECT active_revision, generation FROM runs WHERE name = ?", arguments: [request.run])
+            let generation: Int = current?["generation"] ?? 0
+            if let expected = request.checkRevision, expected != generation {
+                throw StoreError(code: .conflict(current: generation),
+                                 message: "run \(request.run) is at revision \(generation), not \(expected)")
+            }
+            if current != nil, let latest = try Self.revision(db, run: request.run, number: generation),
+               latest.contentHash == request.contentHash {
+                return .unchanged(latest)
+            }
+            let revision = RevisionRecord(run: request.run, number: generation + 1, specText: request.specText,
+                                          canonical: request.canonical, plan: request.plan, contentHash: request.contentHash,
+                                          appliedBy: request.appliedBy, appliedAt: request.now)
+            let now = request.now.timeIntervalSince1970
+            if current == nil {
+                try db.execute(sql: """
+                    INSERT INTO runs (name, generation, active_revision, phase, created_at, updated_at)
+                    VALUES (?, 1, 1, 'running', ?, ?)
+                    """, arguments: [request.run, now, now])
+            } else {
+                try db.execute(sql: "UPDATE runs SET generation = ?, active_revision = ?, phase = 'running', updated_at = ? WHERE name = ?",
+                               arguments: [revision.number, revision.number, now, request.run])
+            }
+            try db.execute(sql: """
+                INSERT INTO revisions (run, number, spec_text, canonical, plan, content_hash, applied_by, applied_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [revision.run, revision.number, revision.specText, revision.canonical, revision.plan,
+                                 revision.contentHash, revision.appliedBy, now])
+            try db.execute(sql: "INSERT INTO events (run, time, kind, message) VALUES (?, ?, 'Applied', ?)",
+                           arguments: [request.run, now, "revision \(revision.number) applied by \(request.appliedBy)"])
+            return current == nil ? .created(revision) : .updated(revision)
+        }
+    }
+
+    static func revision(_ db: Database, run: String, number: Int) throws -> RevisionRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM revisions WHERE run = ? AND number = ?", arguments: [run, number]).map(revision)
+    }
+
+    static func revision(_ row: Row) -> RevisionRecord {
+        RevisionRecord(run: row["run"], number: row["number"], specText: row["spec_text"], canonical: row["canonical"],
+                       plan: row["plan"], contentHash: row["content_hash"], appliedBy: row["applied_by"],
+                       appliedAt: Date(timeIntervalSince1970: row["applied_at"]))
+    }
+
+    static func run(_ row: Row) throws -> RunRecord {
+        RunRecord(name: row["name"], generation: row["generation"], activeRevision: row["active_revision"],
+                  phase: RunPhase(rawValue: row["phase"]) ?? .running, outerStep: row["outer_step"],
+                  conditions: try value([RunCondition].self, row["conditions"]),
+                  createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+
+    public func run(_ name: String) async throws -> RunRecord? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [name]).map(Self.run) }
+    }
+
+    public func runs() async throws -> [RunRecord] {
+        try await pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY name").map(Self.run) }
+    }
+
+    public func revisions(of run: String) async throws -> [RevisionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM revisions WHERE run = ? ORDER BY number", arguments: [run]).map(Self.revision)
+        }
+    }
+
+    public func revision(of run: String, number: Int) async throws -> RevisionRecord? {
+        try await pool.read { db in try Self.revision(db, run: run, number: number) }
+    }
+
+    public func setPhase(_ phase: RunPhase, of run: String, now: Date) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE runs SET phase = ?, updated_at = ? WHERE name = ?",
+                           arguments: [phase.rawValue, now.timeIntervalSince1970, run])
+            guard db.changesCount > 0 else { throw StoreError(code: .notFound, message: "no run named \(run)") }
+        }
+    }
+
+    public func updateStatus(of run: String, outerStep: Int, conditions: [RunCondition], now: Date) async throws {
+        let text = try Self.json(conditions)
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE runs SET outer_step = ?, conditions = ?, updated_at = ? WHERE name = ?",
+                           arguments: [outerStep, text, now.timeIntervalSince1970, run])
+        }
+    }
+
+    public func deleteRun(_ name: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM members WHERE run = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM slots WHERE run = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM events WHERE run = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM runs WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: Events
+
+    public func appendEvent(run: String, kind: String, message: String, now: Date) async throws -> EventRecord {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO events (run, time, kind, message) VALUES (?, ?, ?, ?)",
+                           arguments: [run, now.timeIntervalSince1970, kind, message])
+            return EventRecord(id: db.lastInsertedRowID, run: run, time: now, kind: kind, message: message)
+        }
+    }
+
+    public func events(of run: String, after: Int64, limit: Int) async throws -> [EventRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM events WHERE run = ? AND id > ? ORDER BY id LIMIT ?", arguments: [run, after, limit]).map {
+                EventRecord(id: $0["id"], run: $0["run"], time: Date(timeIntervalSince1970: $0["time"]), kind: $0["kind"], message: $0["message"])
+            }
+        }
+    }
+
+    // MARK: Tokens
+
+    public func saveToken(_ token: TokenRecord) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO tokens (id, role, run, site, description, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [token.id, token.role.rawValue, token.run, token.site, token.description,
+                                 Data(token.salt), Data(token.hash), token.createdAt.timeIntervalSince1970])
+        }
+    }
+
+    public func token(id: String) async throws -> TokenRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map { row in
+                let salt: Data = row["salt"], hash: Data = row["hash"]
+                return TokenRecord(id: row["id"], role: Role(rawValue: row["role"]) ?? .viewer, run: row["run"], site: row["site"],
+                                   description: row["description"], salt: [UInt8](salt), hash: [UInt8](hash),
+                                   createdAt: Date(timeIntervalSince1970: row["created_at"]))
+            }
+        }
+    }
+
+    public func tokenCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens") ?? 0 }
+    }
+
+    // MARK: Members and slots
+
+    public func saveMembers(_ members: [MemberRecord], run: String) async throws {
+        let rows = try members.map { ($0.id, try Self.json($0)) }
+        try await pool.write { db in
+            for (id, record) in rows {
+                try db.execute(sql: "INSERT INTO members (id, run, record) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+                               arguments: [id, run, record])
+            }
+        }
+    }
+
+    public func members(of run: String) async throws -> [MemberRecord] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM members WHERE run = ? ORDER BY id", arguments: [run]).map {
+                try Self.value(MemberRecord.self, $0)
+            }
+        }
+    }
+
+    public func removeMembers(_ ids: [String], run: String) async throws {
+        try await pool.write { db in
+            for id in ids { try db.execute(sql: "DELETE FROM members WHERE id = ? AND run = ?", arguments: [id, run]) }
+        }
+    }
+
+    public func slots(of run: String) async throws -> [String: SlotRecord] {
+        try await pool.read { db in
+            var out: [String: SlotRecord] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT slot, record FROM slots WHERE run = ?", arguments: [run]) {
+                out[row["slot"]] = try Self.value(SlotRecord.self, row["record"])
+            }
+            return out
+        }
+    }
+
+    public func saveSlot(_ slot: String, _ record: SlotRecord, run: String) async throws {
+        let text = try Self.json(record)
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO slots (run, slot, record) VALUES (?, ?, ?) ON CONFLICT(run, slot) DO UPDATE SET record = excluded.record",
+                           arguments: [run, slot, text])
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import IntermeshControl
+
+/// The control plane's storage. SQLite (`SQLiteStore`) is the embedded default; a PostgreSQL store for
+/// several control-plane replicas fits behind the same protocol. An acknowledged write is durable.
+public protocol Store: Sendable {
+    /// Creates the run or adds a revision, atomically; an identical spec is a no-op.
+    func apply(_ request: ApplyRequest) async throws -> ApplyOutcome
+    func run(_ name: String) async throws -> RunRecord?
+    func runs() async throws -> [RunRecord]
+    func revisions(of run: String) async throws -> [RevisionRecord]
+    func revision(of run: String, number: Int) async throws -> RevisionRecord?
+    func setPhase(_ phase: RunPhase, of run: String, now: Date) async throws
+    func updateStatus(of run: String, outerStep: Int, conditions: [RunCondition], now: Date) async throws
+    /// Deletes a run with its revisions, members and events; false when there was none.
+    func deleteRun(_ name: String) async throws -> Bool
+
+    func appendEvent(run: String, kind: String, message: String, now: Date) async throws -> EventRecord
+    func events(of run: String, after: Int64, limit: Int) async throws -> [EventRecord]
+
+    func saveToken(_ token: TokenRecord) async throws
+    func token(id: String) async throws -> TokenRecord?
+    func tokenCount() async throws -> Int
+
+    func saveMembers(_ members: [MemberRecord], run: String) async throws
+    func members(of run: String) async throws -> [MemberRecord]
+    func removeMembers(_ ids: [String], run: String) async throws
+    func slots(of run: String) async throws -> [String: SlotRecord]
+    func saveSlot(_ slot: String, _ record: SlotRecord, run: String) async throws
+}

@@ -1,0 +1,102 @@
+import Foundation
+import IntermeshClient
+import IntermeshServer
+import Testing
+
+/// The API against a real server on loopback: malformed input gets a 4xx JSON error, never a 500.
+@Suite(.serialized) struct APITests {
+    let server = ServerProcess()
+
+    init() throws {
+        try server.start()
+    }
+
+    func expectError(_ status: Int, _ code: String, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+                     _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            Issue.record("expected \(status) \(code)", sourceLocation: sourceLocation)
+        } catch let error as APIClientError {
+            #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
+            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func applyCreatesUpdatesAndIgnoresIdenticalSpecs() async throws {
+        let api = server.client()
+        let created: ApplyResponse = try await api.post("/v1/runs", json: ["spec": spec()])
+        #expect(created.outcome == "created" && created.revision == 1)
+        let same: ApplyResponse = try await api.post("/v1/runs", json: ["spec": spec()])
+        #expect(same.outcome == "unchanged" && same.revision == 1)
+        let updated: ApplyResponse = try await api.post("/v1/runs", json: ["spec": spec(replicas: 2), "checkRevision": 1])
+        #expect(updated.outcome == "updated" && updated.revision == 2)
+        let runs: [RunSummary] = try await api.get("/v1/runs")
+        #expect(runs.map(\.name) == ["demo"] && runs[0].replicas == 4)
+        let description: RunDescription = try await api.get("/v1/runs/demo")
+        #expect(description.activeRevision == 2 && description.sites.map(\.desired) == [2, 2])
+    }
+
+    @Test func staleCheckRevisionIsAConflict() async throws {
+        let api = server.client()
+        _ = try await api.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        await expectError(409, "conflict") { _ = try await api.post("/v1/runs", json: ["spec": spec(replicas: 3), "checkRevision": 7]) as ApplyResponse }
+        let revisions: [RevisionSummary] = try await api.get("/v1/runs/demo/revisions")
+        #expect(revisions.count == 1)
+    }
+
+    @Test func missingAndInvalidTokensAre401() async throws {
+        await expectError(401, "unauthorized") { _ = try await server.client(token: "").send(.GET, "/v1/runs") }
+        await expectError(401, "unauthorized") { _ = try await APIClient(server: "http://127.0.0.1:\(server.port)", token: nil, environment: [:]).send(.GET, "/v1/runs") }
+        let forged = "imt_0123456789_" + String(repeating: "ab", count: 24)
+        await expectError(401, "unauthorized") { _ = try await server.client(token: forged).send(.GET, "/v1/runs") }
+    }
+
+    @Test func malformedBodiesAre4xx() async throws {
+        let api = server.client()
+        await expectError(400, "bad_request") { _ = try await api.send(.POST, "/v1/runs", body: Data("{not json".utf8)) }
+        await expectError(400, "bad_request") { _ = try await api.send(.POST, "/v1/runs", body: Data("{\"spec\": 3}".utf8)) }
+        await expectError(400, "bad_request") { _ = try await api.send(.POST, "/v1/runs", body: Data("{}".utf8)) }
+        await expectError(400, "bad_request") { _ = try await api.send(.POST, "/v1/runs", body: Data()) }
+        await expectError(413, "too_large") {
+            _ = try await api.send(.POST, "/v1/runs", body: Data(repeating: UInt8(ascii: " "), count: 6 * 1024 * 1024))
+        }
+        await expectError(422, "invalid_spec") { _ = try await api.post("/v1/runs", json: ["spec": "apiVersion: intermesh/v1\nkind: [\n"]) as ApplyResponse }
+        await expectError(404, "not_found") { _ = try await api.send(.GET, "/v1/runs/nope") }
+        await expectError(400, "bad_request") { _ = try await api.send(.GET, "/v1/runs/demo/revisions/abc") }
+    }
+
+    @Test func rolesAndSiteScopesAreEnforced() async throws {
+        let admin = server.client()
+        _ = try await admin.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        let viewer: TokenResponse = try await admin.post("/v1/tokens", json: ["role": "viewer"])
+        let alpha: TokenResponse = try await admin.post("/v1/tokens", json: ["role": "agent", "run": "demo", "site": "alpha"])
+        let asViewer = server.client(token: viewer.token)
+        _ = try await asViewer.send(.GET, "/v1/runs/demo")
+        await expectError(403, "forbidden") { _ = try await asViewer.post("/v1/runs", json: ["spec": spec(replicas: 2)]) as ApplyResponse }
+        await expectError(403, "forbidden") { _ = try await asViewer.post("/v1/tokens", json: ["role": "admin"]) as TokenResponse }
+        let asAlpha = server.client(token: alpha.token)
+        _ = try await asAlpha.send(.GET, "/v1/runs/demo/sites/alpha/plan")
+        await expectError(403, "forbidden") { _ = try await asAlpha.send(.GET, "/v1/runs/demo/sites/beta/plan") }
+        await expectError(400, "bad_request") { _ = try await admin.post("/v1/tokens", json: ["role": "agent", "run": "demo"]) as TokenResponse }
+    }
+
+    @Test func openAPIDocumentIsServedWithoutAToken() async throws {
+        let (_, body) = try await server.client(token: "").send(.GET, "/v1/openapi.json")
+        let document = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        #expect((document["paths"] as? [String: Any])?["/v1/runs"] != nil)
+    }
+
+    @Test func tokensNeverReachTheLogOrEvents() async throws {
+        let admin = server.client()
+        let created: TokenResponse = try await admin.post("/v1/tokens", json: ["role": "operator"])
+        _ = try await server.client(token: created.token).post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        let events = String(decoding: try await admin.send(.GET, "/v1/runs/demo/events").body, as: UTF8.self)
+        let log = try String(contentsOf: server.output, encoding: .utf8)
+        let secret = String(created.token.split(separator: "_").last!)
+        #expect(!events.contains(secret) && !log.contains(secret))
+        #expect(events.contains("operator:\(created.id)"))
+    }
+}

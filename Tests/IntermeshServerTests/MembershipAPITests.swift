@@ -1,0 +1,85 @@
+import Foundation
+import IntermeshClient
+import IntermeshControl
+import IntermeshServer
+import Testing
+
+/// Heartbeats, the reconcile loop and `intermesh diff` against a real server.
+@Suite(.serialized) struct MembershipAPITests {
+    let server = ServerProcess()
+    let fastSpec = spec().replacingOccurrences(of: "  sites:\n", with: "  faultPolicy: {heartbeatInterval: 500ms, heartbeatTimeout: 2s}\n  sites:\n")
+
+    init() throws {
+        try server.start()
+    }
+
+    func beat(_ api: APIClient, site: String, id: String, revision: String?, leaving: Bool = false) async throws -> HeartbeatResponse {
+        var member: [String: Any] = ["id": id, "slot": "\(site)/0", "state": "training", "outerStep": 3, "leaving": leaving]
+        if let revision { member["revision"] = revision }
+        return try await api.post("/v1/runs/demo/sites/\(site)/heartbeats", json: ["members": [member]])
+    }
+
+    /// `intermesh diff demo` as a user runs it: exit code and output.
+    func cliDiff() throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        process.arguments = ["diff", "demo", "--server", "http://127.0.0.1:\(server.port)"]
+        process.environment = ["INTERMESH_TOKEN": server.adminToken, "PATH": "/usr/bin:/bin"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func heartbeatsDiffAndLoss() async throws {
+        let admin = server.client()
+        let applied: ApplyResponse = try await admin.post("/v1/runs", json: ["spec": fastSpec])
+        let alpha = server.client(token: (try await admin.post("/v1/tokens", json: ["role": "agent", "run": "demo", "site": "alpha"]) as TokenResponse).token)
+        let beta = server.client(token: (try await admin.post("/v1/tokens", json: ["role": "agent", "run": "demo", "site": "beta"]) as TokenResponse).token)
+
+        // Nothing runs yet: both slots are missing, and the agents are told to launch them.
+        var (code, text) = try cliDiff()
+        #expect(code == 1 && text.contains("alpha/0") && text.contains("2 sites differ"))
+        try await Task.sleep(for: .milliseconds(1500))
+        let first = try await beat(alpha, site: "alpha", id: "a1", revision: nil)
+        #expect(first.contentHash == applied.contentHash)
+        #expect(first.directives == [Directive(action: "launch", slot: "alpha/0", member: nil, reason: nil)])
+
+        // Both report the active revision: in sync.
+        _ = try await beat(alpha, site: "alpha", id: "a1", revision: applied.contentHash)
+        _ = try await beat(beta, site: "beta", id: "b1", revision: applied.contentHash)
+        (code, text) = try cliDiff()
+        #expect(code == 0 && text.contains("in sync"), "\(text)")
+
+        // A member may only beat for its own site.
+        do {
+            _ = try await alpha.post("/v1/runs/demo/sites/alpha/heartbeats", json: ["members": [["id": "x", "slot": "beta/0", "state": "training"]]]) as HeartbeatResponse
+            Issue.record("expected 403")
+        } catch let error as APIClientError {
+            #expect(error.status == 403)
+        }
+
+        // beta goes silent past its timeout (2 s): the reconciler evicts it and asks for a relaunch.
+        let deadline = Date().addingTimeInterval(10)
+        var lost = false
+        while Date() < deadline, !lost {
+            _ = try await beat(alpha, site: "alpha", id: "a1", revision: applied.contentHash)
+            let events: [[String: Any]] = try JSONSerialization.jsonObject(with: try await admin.send(.GET, "/v1/runs/demo/events").body) as! [[String: Any]]
+            lost = events.contains { ($0["message"] as? String)?.contains("member b1 of beta/0 lost") == true }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(lost)
+        let diff: MeshDiff = try await admin.get("/v1/runs/demo/diff")
+        #expect(diff.sites.first { $0.site == "beta" }?.missing == ["beta/0"])
+        let relaunch = try await beat(beta, site: "beta", id: "b2", revision: applied.contentHash, leaving: false)
+        #expect(relaunch.contentHash == applied.contentHash)
+
+        // A deathrattle is evicted on the next pass, long before the timeout.
+        _ = try await beat(beta, site: "beta", id: "b2", revision: applied.contentHash, leaving: true)
+        try await Task.sleep(for: .milliseconds(1500))
+        let after: MeshDiff = try await admin.get("/v1/runs/demo/diff")
+        #expect(after.sites.first { $0.site == "beta" }?.missing == ["beta/0"])
+    }
+}

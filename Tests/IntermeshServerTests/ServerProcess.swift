@@ -1,0 +1,93 @@
+import Foundation
+import IntermeshClient
+import Testing
+
+/// A real `intermesh serve` on a free loopback port, with its admin token; killed on request.
+final class ServerProcess: @unchecked Sendable {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: String {
+        if let explicit = ProcessInfo.processInfo.environment["INTERMESH_BIN"] { return explicit }
+        let beside = Bundle.main.bundleURL.appendingPathComponent("intermesh").path
+        return FileManager.default.isExecutableFile(atPath: beside) ? beside : root.appendingPathComponent(".build/debug/intermesh").path
+    }
+
+    let data: URL
+    var process: Process?
+    var port = 0
+    var adminToken = ""
+    let output: URL
+
+    init(data: URL? = nil) {
+        self.data = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID())")
+        output = self.data.appendingPathExtension("log")
+    }
+
+    /// Starts the server and waits until it listens.
+    func start() throws {
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let tokenFile = data.appendingPathComponent("admin.token")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--data", data.path, "--listen", "127.0.0.1:0", "--admin-token-file", tokenFile.path]
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            if let range = text.range(of: "listening on http://127.0.0.1:") {
+                port = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
+                if adminToken.isEmpty {
+                    adminToken = ((try? String(contentsOf: tokenFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                return
+            }
+            guard process.isRunning else { break }
+            usleep(50_000)
+        }
+        throw ServerFailure(description: "server did not start: \((try? String(contentsOf: output, encoding: .utf8)) ?? "")")
+    }
+
+    func kill9() {
+        guard let process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    func client(token: String? = nil) -> APIClient {
+        APIClient(server: "http://127.0.0.1:\(port)", token: token ?? adminToken, environment: [:])
+    }
+
+    deinit { stop() }
+}
+
+struct ServerFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+func spec(name: String = "demo", replicas: Int = 1, sites: [String] = ["alpha", "beta"]) -> String {
+    """
+    apiVersion: intermesh/v1
+    kind: TrainingRun
+    metadata:
+      name: \(name)
+    spec:
+      model: {kind: mlp, layers: 1, hiddenSize: 8, vocabSize: 256, sequenceLength: 8}
+      data:
+        mix:
+          - {name: prose, path: data/prose.txt, weight: 1}
+      sites:
+    \(sites.map { "    - {name: \($0), replicas: \(replicas)}" }.joined(separator: "\n"))
+
+    """
+}

@@ -1,0 +1,72 @@
+import Foundation
+import IntermeshControl
+import Testing
+@testable import IntermeshStore
+
+@Suite struct SQLiteStoreTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID())")
+    let now = Date(timeIntervalSince1970: 1_700_000_000)
+
+    func request(_ run: String = "demo", hash: String, check: Int? = nil) -> ApplyRequest {
+        ApplyRequest(run: run, specText: "spec \(hash)", canonical: "{\"c\":\"\(hash)\"}", plan: "{\"p\":\"\(hash)\"}",
+                     contentHash: hash, appliedBy: "admin:test", checkRevision: check, now: now)
+    }
+
+    @Test func revisionsAreNumberedAndIdenticalContentIsANoOp() async throws {
+        let store = try SQLiteStore(directory: directory)
+        #expect(try await store.apply(request(hash: "a")).revision.number == 1)
+        guard case .unchanged(let same) = try await store.apply(request(hash: "a")) else { Issue.record("expected unchanged"); return }
+        #expect(same.number == 1)
+        guard case .updated(let second) = try await store.apply(request(hash: "b")) else { Issue.record("expected updated"); return }
+        #expect(second.number == 2)
+        let run = try #require(try await store.run("demo"))
+        #expect(run.generation == 2 && run.activeRevision == 2 && run.phase == .running)
+        #expect(try await store.revisions(of: "demo").map(\.contentHash) == ["a", "b"])
+        #expect(try await store.events(of: "demo", after: 0, limit: 10).map(\.message) == [
+            "revision 1 applied by admin:test", "revision 2 applied by admin:test",
+        ])
+    }
+
+    @Test func checkRevisionGuardsConcurrentApplies() async throws {
+        let store = try SQLiteStore(directory: directory)
+        _ = try await store.apply(request(hash: "a", check: 0))
+        await #expect(throws: StoreError(code: .conflict(current: 1), message: "run demo is at revision 1, not 0")) {
+            try await store.apply(request(hash: "b", check: 0))
+        }
+        #expect(try await store.apply(request(hash: "b", check: 1)).revision.number == 2)
+        #expect(try await store.revisions(of: "demo").count == 2)
+    }
+
+    @Test func everythingSurvivesReopening() async throws {
+        do {
+            let store = try SQLiteStore(directory: directory)
+            _ = try await store.apply(request(hash: "a"))
+            let token = AccessToken.issue(role: .agent, run: "demo", site: "alpha", description: "t", now: now)
+            try await store.saveToken(token.record)
+            try await store.saveMembers([MemberRecord(id: "m1", site: "alpha", slot: "alpha/0", lastHeartbeat: now)], run: "demo")
+            try await store.saveSlot("alpha/0", SlotRecord(launches: [now], quarantined: false), run: "demo")
+        }
+        let store = try SQLiteStore(directory: directory)
+        #expect(try await store.revision(of: "demo", number: 1)?.specText == "spec a")
+        #expect(try await store.tokenCount() == 1)
+        #expect(try await store.members(of: "demo").map(\.slot) == ["alpha/0"])
+        #expect(try await store.slots(of: "demo")["alpha/0"]?.launches == [now])
+        try await store.removeMembers(["m1"], run: "demo")
+        #expect(try await store.members(of: "demo").isEmpty)
+        #expect(try await store.deleteRun("demo"))
+        #expect(try await store.run("demo") == nil)
+        #expect(try await store.revisions(of: "demo").isEmpty)
+    }
+
+    @Test func tokensVerifyOnlyWithTheirSecret() throws {
+        let issued = AccessToken.issue(role: .viewer, run: nil, site: nil, description: "", now: now)
+        let (id, secret) = try #require(AccessToken.parse(issued.text))
+        #expect(id == issued.record.id)
+        #expect(AccessToken.verify(secret: secret, against: issued.record))
+        #expect(!AccessToken.verify(secret: String(secret.reversed()), against: issued.record))
+        #expect(!issued.record.hash.isEmpty && issued.record.salt.count == 16)
+        for bad in ["", "imt_", "imt_abc_def", "Bearer x", issued.text + "0", "imt_" + String(repeating: "g", count: 10) + "_" + secret] {
+            #expect(AccessToken.parse(bad) == nil, "\(bad)")
+        }
+    }
+}
