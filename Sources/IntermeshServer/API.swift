@@ -8,6 +8,7 @@ import IntermeshStore
 struct API {
     let plane: ControlPlane
     let reconciliation: Reconciliation
+    let board: QuorumBoard
 
     func register(on router: Router<ServerContext>) {
         router.get("/v1/openapi.json") { _, _ in
@@ -25,6 +26,9 @@ struct API {
         router.post("/v1/tokens") { request, context in try await createToken(request, context) }
         router.post("/v1/runs/:run/sites/:site/heartbeats") { request, context in try await heartbeats(request, context) }
         router.get("/v1/runs/:run/diff") { _, context in try await diff(context) }
+        router.post("/v1/runs/:run/sites/:site/quorum") { request, context in try await quorum(request, context) }
+        router.post("/v1/runs/:run/sites/:site/intent") { request, context in try await intent(request, context) }
+        router.post("/v1/runs/:run/sites/:site/donor") { request, context in try await donor(request, context) }
     }
 
     func runName(_ context: ServerContext) throws -> String {
@@ -196,5 +200,78 @@ extension API {
         let run = try await plane.requireRun(name)
         guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
         return try JSONBody.response(MeshDiff.compute(plan: plan, members: try await plane.store.members(of: name), now: plane.now()))
+    }
+}
+
+extension API {
+    /// The slot's plan index, checked against the caller's site.
+    func slotIndex(_ slot: String, site: String, plan: Plan) throws -> Int {
+        guard slot.hasPrefix(site + "/") else { throw APIError.forbidden("slot \(slot) is not in site \(site)") }
+        guard let (_, replica) = plan.replica(slot: slot) else { throw APIError.notFound("the active plan has no slot \(slot)") }
+        return replica.globalIndex
+    }
+
+    func memberContext(_ context: ServerContext) async throws -> (String, String, Plan) {
+        let name = try runName(context)
+        let site: String = try context.parameters.require("site")
+        _ = try context.requireSite(run: name, site: site)
+        let run = try await plane.requireRun(name)
+        guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
+        return (name, site, plan)
+    }
+
+    /// Long-poll (up to 10 s) for outer step k's quorum.
+    func quorum(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let (name, site, plan) = try await memberContext(context)
+        let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
+        guard body.step >= 0 else { throw APIError.badRequest("step must not be negative") }
+        let member = try slotIndex(body.slot, site: site, plan: plan)
+        let policy = plan.run.spec.faultPolicy
+        let store = plane.store
+        let now = plane.now
+        let indices = Dictionary(uniqueKeysWithValues: plan.sites.flatMap(\.replicas).map { ($0.slot, $0.globalIndex) })
+        let answer = await board.join(
+            run: name, step: body.step, member: member, failed: body.failed, planned: Set(indices.values),
+            rules: QuorumRules(minReplicas: policy.minReplicas, joinTimeout: policy.joinTimeout.seconds),
+            tick: policy.quorumTick.seconds, deadline: plane.now().addingTimeInterval(10)) {
+                let members = (try? await store.members(of: name)) ?? []
+                let current = now()
+                return Set(members.filter { !$0.leaving && current.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds }
+                    .compactMap { indices[$0.slot] })
+            }
+        let slots = Dictionary(uniqueKeysWithValues: indices.map { ($1, $0) })
+        switch answer {
+        case let .formed(decision):
+            return try JSONBody.response(QuorumResponse(status: "formed", quorum: decision, slots: decision.members.compactMap { slots[$0] }))
+        case .missed:
+            return try JSONBody.response(QuorumResponse(status: "missed", quorum: nil, slots: []))
+        case .waiting:
+            return try JSONBody.response(QuorumResponse(status: "waiting", quorum: nil, slots: []))
+        }
+    }
+
+    /// A recovered member announces the step it joins, so the quorum of that step waits for it.
+    func intent(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let (name, site, plan) = try await memberContext(context)
+        let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
+        await board.intend(run: name, step: body.step, member: try slotIndex(body.slot, site: site, plan: plan))
+        return try JSONBody.response(["status": "ok"])
+    }
+
+    /// An up-to-date live member to recover from, spread so no donor serves two joiners while another is free.
+    func donor(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let (name, site, plan) = try await memberContext(context)
+        let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
+        _ = try slotIndex(body.slot, site: site, plan: plan)
+        let policy = plan.run.spec.faultPolicy
+        let now = plane.now()
+        let live = try await plane.store.members(of: name).filter {
+            !$0.leaving && $0.slot != body.slot && now.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds
+        }
+        guard let newest = live.map(\.outerStep).max() else { throw APIError.notFound("no live member to recover from") }
+        let donors = live.filter { $0.outerStep == newest }.map(\.slot)
+        let chosen = await reconciliation.assignDonor(run: name, joiner: body.slot, donors: donors)
+        guard let (_, replica) = plan.replica(slot: chosen) else { throw APIError.notFound("donor \(chosen) is not in the plan") }
+        return try JSONBody.response(DonorResponse(slot: chosen, host: replica.host, controlPort: replica.ports.recovery, outerStep: newest))
     }
 }

@@ -33,6 +33,21 @@ public actor Reconciliation {
         self.logger = logger
     }
 
+    /// Joiners served by each donor recently (a transfer is assumed to last a minute).
+    var transfers: [String: [(donor: String, at: Date)]] = [:]
+
+    /// Picks the least-loaded donor for a joiner.
+    public func assignDonor(run: String, joiner: String, donors: [String]) -> String {
+        let now = plane.now()
+        var recent = (transfers[run] ?? []).filter { now.timeIntervalSince($0.at) < 60 }
+        var load: [String: Int] = [:]
+        for transfer in recent { load[transfer.donor, default: 0] += 1 }
+        let chosen = DonorAssignment.assign(joiners: [joiner], donors: donors, load: load)[joiner] ?? donors[0]
+        recent.append((chosen, now))
+        transfers[run] = recent
+        return chosen
+    }
+
     /// The directives of one site, as the last pass left them.
     public func directives(run: String, site: String) -> [Directive] {
         directives[run]?[site] ?? []

@@ -36,7 +36,7 @@ public enum Server {
         let router = Router(context: ServerContext.self)
         router.add(middleware: ErrorMiddleware<ServerContext>())
         router.add(middleware: AuthMiddleware(store: plane.store))
-        API(plane: plane, reconciliation: reconciliation).register(on: router)
+        API(plane: plane, reconciliation: reconciliation, board: QuorumBoard(now: plane.now)).register(on: router)
         return router
     }
 

@@ -85,6 +85,29 @@ public struct MemberBeat: Codable, Sendable {
     public var leaving: Bool?
 }
 
+public struct QuorumRequest: Codable, Sendable {
+    public var step: Int
+    /// The member's replica slot (`site/index`).
+    public var slot: String
+    /// The quorum id whose all-reduce failed, when retrying a step.
+    public var failed: UInt64?
+}
+
+public struct QuorumResponse: Codable, Sendable {
+    /// `formed`, `missed` (the step went on without this member: recover and join a later one) or `waiting` (ask again).
+    public var status: String
+    public var quorum: QuorumBoard.Decision?
+    /// Slots of the quorum's members, in ring order.
+    public var slots: [String]
+}
+
+public struct DonorResponse: Codable, Sendable {
+    public var slot: String
+    public var host: String
+    public var controlPort: Int
+    public var outerStep: Int
+}
+
 public struct HeartbeatBody: Codable, Sendable {
     public var members: [MemberBeat]
 }

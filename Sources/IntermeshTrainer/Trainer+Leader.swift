@@ -13,8 +13,17 @@ extension Trainer {
                               probe: { index in (try? Socket.connect(host: peers[index].host, port: peers[index].controlPort, timeout: 1)) != nil })
         ring = try RingEndpoint(port: config.replica.ports.ring)
         control = try ControlServer(port: config.replica.ports.recovery, room: room, box: box, joinTimeout: policy.joinTimeout.seconds)
-        let membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds,
+        let membership: any Membership
+        switch config.mode {
+        case .standalone:
+            membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds,
                                               shouldStop: { stopRequested != 0 })
+        case let .managed(server, token, memberId):
+            let managed = ManagedMembership(server: server, token: token, plan: config.plan, slot: config.replica.slot,
+                                            memberId: memberId, peers: config.peers, shouldStop: { stopRequested != 0 })
+            try managed.start()
+            membership = managed
+        }
         self.box = box
         self.membership = membership
         let store = CheckpointStore(directory: config.checkpointDirectory, keep: config.spec.training.checkpoint.keep)
@@ -34,13 +43,11 @@ extension Trainer {
         box.publish(snapshot, quorum: nil)
 
         // A peer that is ahead means the run went on without us: recover from it at its next boundary.
-        let statuses = config.peers.filter { $0.index != config.me }.compactMap { peer in
-            membership.status(of: peer.index).map { (peer: peer.index, status: $0) }
+        let donors = membership.donors(newerThan: outerStep)
+        if let newest = donors.first?.outerStep {
+            try recover(from: donors.map(\.peer), after: newest)
         }
-        if let newest = statuses.map(\.status.outerStep).max(), newest > outerStep || (newest >= 0 && outerStep == 0 && newest > 0) {
-            let donors = statuses.filter { $0.status.outerStep == newest }.map(\.peer)
-            try recover(from: donors, after: newest)
-        }
+        membership.report(state: "training", outerStep: outerStep)
     }
 
     /// Pulls the state of a donor's first outer step after `after`, checks it, and announces the step we join.
@@ -53,7 +60,7 @@ extension Trainer {
         for donor in ordered[first...] + ordered[..<first] {
             do {
                 let started = Date()
-                let (snapshot, donorQuorum) = try membership.pullSnapshot(from: donor, after: after)
+                let (snapshot, donorQuorum) = try SnapshotClient.pull(from: config.peers[donor], after: after)
                 adopt(snapshot, quorum: donorQuorum)
                 adam = Self.freshAdam(config: config, count: global.count)
                 recovered = true
@@ -88,6 +95,7 @@ extension Trainer {
         var failed: Quorum?
         var suspects: [Int] = []
         let started = Date()
+        membership.report(state: "syncing", outerStep: outerStep)
         while true {
             let quorum: Quorum
             do {
@@ -95,8 +103,7 @@ extension Trainer {
             } catch MembershipError.missedStep {
                 // The step went on without us: our pseudo-gradient is dropped, and we catch up at the next boundary.
                 TrainerLog.emit("missed_step", ["outer_step": step])
-                let donors = config.peers.map(\.index).filter { $0 != config.me }.filter { (membership.status(of: $0)?.outerStep ?? -1) >= step - 1 }
-                try recover(from: donors, after: step - 1)
+                try recover(from: membership.donors(newerThan: step - 2).map(\.peer), after: step - 1)
                 return
             }
             let position = quorum.members.firstIndex(of: config.me)!
@@ -109,6 +116,7 @@ extension Trainer {
                 outerStep = step
                 self.quorum = quorum
                 membership.completed(quorum)
+                membership.report(state: "training", outerStep: step)
                 box?.publish(snapshot, quorum: quorum)
                 checkpointIfDue()
                 report(quorum: quorum, outcome: outcome, trainLoss: trainLoss, innerSeconds: innerSeconds,

@@ -23,7 +23,7 @@ public final class Trainer {
 
     // Leader only.
     var box: SnapshotBox?
-    var membership: StandaloneMembership?
+    var membership: (any Membership)?
     var ring: RingEndpoint?
     var control: ControlServer?
     var store: CheckpointStore?

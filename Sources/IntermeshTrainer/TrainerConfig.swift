@@ -8,6 +8,15 @@ public struct TrainerConfig: Sendable {
         public var description: String
     }
 
+    /// How the replica learns its quorums.
+    public enum Mode: Sendable {
+        /// The plan's replicas are static peers.
+        case standalone
+        /// Through the control plane: URL, bearer token, this incarnation's member id.
+        case managed(server: String, token: String, memberId: String)
+    }
+
+    public var mode: Mode
     public var plan: Plan
     public var site: SitePlan
     public var replica: ReplicaPlan
@@ -23,8 +32,9 @@ public struct TrainerConfig: Sendable {
     public var me: Int { replica.globalIndex }
     public var spec: RunSpec { plan.run.spec }
 
-    public init(planPath: String, slot: String, outerSteps: Int?, dataDirectory: String?, checkpointDirectory: String?,
+    public init(planPath: String, slot: String, mode: Mode, outerSteps: Int?, dataDirectory: String?, checkpointDirectory: String?,
                 syncTimeout: Double?) throws {
+        self.mode = mode
         guard let data = FileManager.default.contents(atPath: planPath) else { throw Failure(description: "\(planPath): cannot read the plan") }
         do {
             plan = try JSONDecoder().decode(Plan.self, from: data)

@@ -18,6 +18,15 @@ struct TrainerCommand: ParsableCommand {
     @Flag(help: "Static membership: the plan's replicas are the peers; no control plane.")
     var standalone = false
 
+    @Option(help: "Managed membership through this control plane (default: $INTERMESH_SERVER).")
+    var server: String?
+
+    @Option(help: "File holding the agent token of this run and site (default: $INTERMESH_TOKEN_FILE).")
+    var tokenFile: String?
+
+    @Option(help: "This incarnation's member id (default: $INTERMESH_MEMBER_ID, else a new UUID).")
+    var memberId: String?
+
     @Option(help: "Stop after this many outer steps (default: the spec's training.outerSteps).")
     var outerSteps: Int?
 
@@ -35,13 +44,23 @@ struct TrainerCommand: ParsableCommand {
         guard let planPath = plan ?? environment["INTERMESH_PLAN"], let slot = slot ?? environment["INTERMESH_SLOT"] else {
             throw ValidationError("--plan and --slot (or INTERMESH_PLAN and INTERMESH_SLOT) are required")
         }
-        guard standalone else {
-            throw ValidationError("managed mode needs the control plane; run with --standalone for static membership")
+        let mode: TrainerConfig.Mode
+        if standalone {
+            mode = .standalone
+        } else if let server = server ?? environment["INTERMESH_SERVER"] {
+            guard let file = tokenFile ?? environment["INTERMESH_TOKEN_FILE"],
+                  let token = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("managed mode needs --token-file (or INTERMESH_TOKEN_FILE) with an agent token")
+            }
+            let id = memberId ?? environment["INTERMESH_MEMBER_ID"] ?? UUID().uuidString.lowercased()
+            mode = .managed(server: server, token: token.trimmingCharacters(in: .whitespacesAndNewlines), memberId: id)
+        } else {
+            throw ValidationError("choose --standalone (static peers) or --server URL (managed by intermesh serve)")
         }
         let group = MPIGroup()
         defer { group.finish() }
         do {
-            let config = try TrainerConfig(planPath: planPath, slot: slot, outerSteps: outerSteps, dataDirectory: dataDir,
+            let config = try TrainerConfig(planPath: planPath, slot: slot, mode: mode, outerSteps: outerSteps, dataDirectory: dataDir,
                                            checkpointDirectory: checkpointDir, syncTimeout: syncTimeout)
             let status = try Trainer(config: config, group: group).run()
             if status != 0 { throw ExitCode(status) }

@@ -23,6 +23,12 @@ public protocol Membership: AnyObject, Sendable {
 
     /// Records the quorum this member completed a step with (the standalone mode picks coordinators from it).
     func completed(_ quorum: Quorum)
+
+    /// Live peers that have completed more than `step` outer steps, to recover from; best first.
+    func donors(newerThan step: Int) -> [(peer: Int, outerStep: Int)]
+
+    /// What this member is doing, for its heartbeats.
+    func report(state: String, outerStep: Int)
 }
 
 public enum MembershipError: Error, CustomStringConvertible {

@@ -108,6 +108,14 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
         room.seed(previous: Set(quorum.members), lastId: quorum.id)
     }
 
+    public func donors(newerThan step: Int) -> [(peer: Int, outerStep: Int)] {
+        let statuses = peers.filter { $0.index != me }.compactMap { peer in status(of: peer.index).map { (peer.index, $0.outerStep) } }
+        guard let newest = statuses.map(\.1).max(), newest > step else { return [] }
+        return statuses.filter { $0.1 == newest }.map { (peer: $0.0, outerStep: $0.1) }
+    }
+
+    public func report(state: String, outerStep: Int) {}
+
     /// What a peer last completed, for recovery decisions; nil when it does not answer.
     public func status(of peer: Int, timeout: Double = 2) -> ReplicaStatus? {
         let address = peers[peer]
@@ -115,9 +123,12 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
         return try? ReplicaStatus(decoding: reply)
     }
 
+}
+
+/// Live recovery over a leader's control port: the same for both membership modes.
+public enum SnapshotClient {
     /// Pulls the snapshot of a peer's first outer step completed after `after` (waiting for it).
-    public func pullSnapshot(from peer: Int, after: Int) throws -> (TrainerSnapshot, Quorum?) {
-        let address = peers[peer]
+    public static func pull(from address: PeerAddress, after: Int) throws -> (TrainerSnapshot, Quorum?) {
         let reply = try ControlReply.call(host: address.host, port: address.controlPort, .snapshot(after: after), timeout: 600)
         guard !reply.isEmpty else { throw MembershipError.noQuorum("\(address.id) has no snapshot newer than step \(after)") }
         var reader = ByteReader(reply)

@@ -1,0 +1,124 @@
+import Foundation
+import IntermeshPlan
+
+/// Membership through the control plane (`intermesh serve`): heartbeats with a deathrattle, a long-polled
+/// quorum per outer step, announced joins, and donors it assigns.
+public final class ManagedMembership: Membership, @unchecked Sendable {
+    let server: String
+    let token: String
+    let run: String
+    let site: String
+    let slot: String
+    let memberId: String
+    let peers: [PeerAddress]
+    let interval: Double
+    let shouldStop: @Sendable () -> Bool
+    let lock = NSLock()
+    var state = "joining"
+    var outerStep = 0
+    var revision: String
+    var running = true
+
+    public init(server: String, token: String, plan: Plan, slot: String, memberId: String, peers: [PeerAddress],
+                shouldStop: @escaping @Sendable () -> Bool) {
+        self.server = server
+        self.token = token
+        run = plan.runName
+        site = String(slot.split(separator: "/")[0])
+        self.slot = slot
+        self.memberId = memberId
+        self.peers = peers
+        interval = plan.run.spec.faultPolicy.heartbeatInterval.seconds
+        revision = plan.contentHash
+        self.shouldStop = shouldStop
+    }
+
+    /// Registers and keeps heartbeating on a thread of its own until `leave`.
+    public func start() throws {
+        try beat(leaving: false)
+        let thread = Thread { [weak self] in
+            while let self, self.isRunning {
+                Thread.sleep(forTimeInterval: self.interval)
+                guard self.isRunning else { return }
+                try? self.beat(leaving: false)
+            }
+        }
+        thread.name = "heartbeat"
+        thread.start()
+    }
+
+    var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return running
+    }
+
+    public func report(state: String, outerStep: Int) {
+        lock.lock()
+        self.state = state
+        self.outerStep = outerStep
+        lock.unlock()
+    }
+
+    func beat(leaving: Bool) throws {
+        lock.lock()
+        let member: [String: Any] = ["id": memberId, "slot": slot, "state": state, "outerStep": outerStep, "revision": revision, "leaving": leaving]
+        lock.unlock()
+        let (status, body) = try HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/heartbeats", token: token,
+                                               json: ["members": [member]], timeout: 5)
+        guard status == 200 else { throw MembershipError.noQuorum("heartbeat refused (\(status)): \(Self.message(body))") }
+    }
+
+    static func message(_ body: [String: Any]) -> String {
+        ((body["error"] as? [String: Any])?["message"] as? String) ?? "no message"
+    }
+
+    public func join(step: Int, failed: Quorum?, suspects: [Int]) throws -> Quorum {
+        let deadline = Date().addingTimeInterval(600)
+        while Date() < deadline {
+            if shouldStop() { throw MembershipError.stopped }
+            var request: [String: Any] = ["step": step, "slot": slot]
+            if let failed { request["failed"] = failed.id }
+            guard let (status, body) = try? HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/quorum", token: token, json: request, timeout: 30) else {
+                // The control plane is away: keep asking; training state is kept meanwhile.
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
+            guard status == 200 else { throw MembershipError.noQuorum("quorum request refused (\(status)): \(Self.message(body))") }
+            switch body["status"] as? String {
+            case "formed":
+                guard let quorum = body["quorum"] as? [String: Any], let id = quorum["id"] as? Int, let members = quorum["members"] as? [Int] else {
+                    throw MembershipError.noQuorum("malformed quorum answer")
+                }
+                return Quorum(id: UInt64(id), step: step, members: members)
+            case "missed":
+                throw MembershipError.missedStep(step)
+            default:
+                continue
+            }
+        }
+        throw MembershipError.noQuorum("no quorum for outer step \(step)")
+    }
+
+    public func intend(step: Int) throws {
+        let (status, body) = try HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/intent", token: token, json: ["step": step, "slot": slot], timeout: 10)
+        guard status == 200 else { throw MembershipError.noQuorum("intent refused (\(status)): \(Self.message(body))") }
+    }
+
+    public func leave() {
+        lock.lock()
+        running = false
+        state = "draining"
+        lock.unlock()
+        try? beat(leaving: true)
+    }
+
+    public func completed(_ quorum: Quorum) {}
+
+    public func donors(newerThan step: Int) -> [(peer: Int, outerStep: Int)] {
+        guard let (status, body) = try? HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/donor", token: token, json: ["step": 0, "slot": slot], timeout: 10),
+              status == 200, let donorSlot = body["slot"] as? String, let donorStep = body["outerStep"] as? Int, donorStep > step,
+              let peer = peers.first(where: { $0.id == donorSlot }) else { return [] }
+        return [(peer.index, donorStep)]
+    }
+}
