@@ -50,6 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "intermesh")
         logger.logLevel = .notice
         let plane = ControlPlane(store: sqlite)
+        // Members stored before a restart get one heartbeat timeout to check in again.
+        try await plane.members.restore(now: Date())
         let shownDirectory = directory
         let app = Server.application(configuration: configuration, plane: plane, logger: logger) { port in
             Terminal.stdout.write("intermesh serve: listening on http://\(host):\(port), data in \(shownDirectory)\n")

@@ -69,7 +69,7 @@ struct API {
         let run = try await plane.requireRun(name)
         guard let revision = try await plane.store.revision(of: name, number: run.activeRevision),
               let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
-        let members = try await plane.store.members(of: name)
+        let members = await plane.members.members(of: name)
         let sites = plan.sites.map { site in
             SiteStatus(name: site.name, launcher: site.launcher.rawValue, desired: site.replicas.count,
                        live: members.filter { $0.site == site.name && !$0.leaving }.count)
@@ -93,6 +93,7 @@ struct API {
         _ = try context.requireOperator()
         let name = try runName(context)
         guard try await plane.store.deleteRun(name) else { throw APIError.notFound("no run named \(name)") }
+        await plane.members.forget(run: name)
         return try JSONBody.response(["run": name, "deleted": "true"])
     }
 
@@ -170,8 +171,8 @@ extension API {
             throw APIError.notFound("run \(name) has no active revision")
         }
         let now = plane.now()
-        let known = Dictionary(uniqueKeysWithValues: try await plane.store.members(of: name).map { ($0.id, $0) })
         var records: [MemberRecord] = []
+        records.reserveCapacity(body.members.count)
         for beat in body.members {
             guard beat.slot.hasPrefix(site + "/") else {
                 throw APIError.forbidden("slot \(beat.slot) is not in site \(site)")
@@ -179,17 +180,21 @@ extension API {
             guard !beat.id.isEmpty, beat.id.count <= 64, beat.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
                 throw APIError.badRequest("member id must be 1 to 64 letters, digits or '-'")
             }
-            if known[beat.id] == nil {
-                // A new member is a launch of its slot: it counts against the slot's restart budget.
-                var slot = try await plane.store.slots(of: name)[beat.slot] ?? SlotRecord()
-                slot.launches = (slot.launches + [now]).suffix(64)
-                try await plane.store.saveSlot(beat.slot, slot, run: name)
-                _ = try await plane.store.appendEvent(run: name, kind: "Registered", message: "member \(beat.id) registered for \(beat.slot)", now: now)
-            }
             records.append(MemberRecord(id: beat.id, site: site, slot: beat.slot, incarnation: beat.incarnation ?? 1, state: beat.state,
                                         outerStep: beat.outerStep ?? 0, revision: beat.revision, lastHeartbeat: now, leaving: beat.leaving ?? false))
         }
-        try await plane.store.saveMembers(records, run: name)
+        // A new member is a launch of its slot: it counts against the slot's restart budget.
+        let fresh = try await plane.members.beat(run: name, records)
+        if !fresh.isEmpty {
+            var slots = try await plane.store.slots(of: name)
+            for member in fresh {
+                var slot = slots[member.slot] ?? SlotRecord()
+                slot.launches = Array((slot.launches + [now]).suffix(64))
+                slots[member.slot] = slot
+                try await plane.store.saveSlot(member.slot, slot, run: name)
+                _ = try await plane.store.appendEvent(run: name, kind: "Registered", message: "member \(member.id) registered for \(member.slot)", now: now)
+            }
+        }
         let directives = await reconciliation.directives(run: name, site: site)
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: revision.contentHash, directives: directives))
     }
@@ -199,7 +204,7 @@ extension API {
         _ = try context.requireReader(run: name)
         let run = try await plane.requireRun(name)
         guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
-        return try JSONBody.response(MeshDiff.compute(plan: plan, members: try await plane.store.members(of: name), now: plane.now()))
+        return try JSONBody.response(MeshDiff.compute(plan: plan, members: await plane.members.members(of: name), now: plane.now()))
     }
 }
 
@@ -227,14 +232,14 @@ extension API {
         guard body.step >= 0 else { throw APIError.badRequest("step must not be negative") }
         let member = try slotIndex(body.slot, site: site, plan: plan)
         let policy = plan.run.spec.faultPolicy
-        let store = plane.store
+        let registry = plane.members
         let now = plane.now
         let indices = Dictionary(uniqueKeysWithValues: plan.sites.flatMap(\.replicas).map { ($0.slot, $0.globalIndex) })
         let answer = await board.join(
             run: name, step: body.step, member: member, failed: body.failed, planned: Set(indices.values),
             rules: QuorumRules(minReplicas: policy.minReplicas, joinTimeout: policy.joinTimeout.seconds),
             tick: policy.quorumTick.seconds, deadline: plane.now().addingTimeInterval(10)) {
-                let members = (try? await store.members(of: name)) ?? []
+                let members = await registry.members(of: name)
                 let current = now()
                 return Set(members.filter { !$0.leaving && current.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds }
                     .compactMap { indices[$0.slot] })
@@ -265,7 +270,7 @@ extension API {
         _ = try slotIndex(body.slot, site: site, plan: plan)
         let policy = plan.run.spec.faultPolicy
         let now = plane.now()
-        let live = try await plane.store.members(of: name).filter {
+        let live = await plane.members.members(of: name).filter {
             !$0.leaving && $0.slot != body.slot && now.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds
         }
         guard let newest = live.map(\.outerStep).max() else { throw APIError.notFound("no live member to recover from") }

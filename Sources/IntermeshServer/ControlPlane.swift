@@ -8,10 +8,13 @@ import IntermeshStore
 public struct ControlPlane: Sendable {
     public let store: any Store
     public let now: @Sendable () -> Date
+    public let members: MemberRegistry
+    let plans = PlanCache()
 
     public init(store: any Store, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
         self.now = now
+        members = MemberRegistry(store: store)
     }
 
     public struct Applied: Sendable {
@@ -46,8 +49,9 @@ public struct ControlPlane: Sendable {
 
     /// The run's active plan, decoded.
     public func activePlan(of run: RunRecord) async throws -> Plan? {
-        guard let revision = try await store.revision(of: run.name, number: run.activeRevision) else { return nil }
-        return try JSONDecoder().decode(Plan.self, from: Data(revision.plan.utf8))
+        try await plans.plan(run: run.name, revision: run.activeRevision) {
+            try await store.revision(of: run.name, number: run.activeRevision)?.plan
+        }
     }
 
     public func requireRun(_ name: String) async throws -> RunRecord {

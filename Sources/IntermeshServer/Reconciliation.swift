@@ -60,10 +60,11 @@ public actor Reconciliation {
         for run in try await plane.store.runs() {
             let now = plane.now()
             let plan = run.phase == .running ? try await plane.activePlan(of: run) : nil
-            let members = try await plane.store.members(of: run.name)
+            let members = await plane.members.members(of: run.name)
             let slots = try await plane.store.slots(of: run.name)
             let result = Reconciler.reconcile(ReconcileInput(generation: run.generation, plan: plan, members: members, slots: slots, now: now))
             var siteDirectives: [String: [Directive]] = [:]
+            var evicted: [String] = []
             for action in result.actions {
                 switch action {
                 case let .launch(site, slot):
@@ -72,7 +73,7 @@ public actor Reconciliation {
                     let slot = members.first { $0.id == member }?.slot ?? ""
                     siteDirectives[site, default: []].append(Directive(action: "stop", slot: slot, member: member, reason: reason))
                 case let .evict(member, _):
-                    try await plane.store.removeMembers([member], run: run.name)
+                    evicted.append(member)
                 case let .quarantine(slot, _):
                     var record = slots[slot] ?? SlotRecord()
                     record.quarantined = true
@@ -82,11 +83,11 @@ public actor Reconciliation {
                     _ = try await plane.store.appendEvent(run: run.name, kind: "Failed", message: reason, now: now)
                 }
             }
+            if !evicted.isEmpty { try await plane.members.remove(run: run.name, ids: evicted) }
             directives[run.name] = siteDirectives
             // Events only for state changes: launch directives repeat until an agent acts on them.
-            for event in result.events where !event.hasPrefix("launching ") && !event.hasPrefix("restarting ") {
-                _ = try await plane.store.appendEvent(run: run.name, kind: "Reconciled", message: event, now: now)
-            }
+            let changes = result.events.filter { !$0.hasPrefix("launching ") && !$0.hasPrefix("restarting ") }
+            try await plane.store.appendEvents(run: run.name, changes.map { ("Reconciled", $0) }, now: now)
             let outerStep = max(run.outerStep, members.map(\.outerStep).max() ?? 0)
             if result.conditions != run.conditions || outerStep != run.outerStep {
                 try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: result.conditions, now: now)

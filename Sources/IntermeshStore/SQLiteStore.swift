@@ -179,6 +179,16 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func appendEvents(run: String, _ events: [(kind: String, message: String)], now: Date) async throws {
+        guard !events.isEmpty else { return }
+        try await pool.write { db in
+            for event in events {
+                try db.execute(sql: "INSERT INTO events (run, time, kind, message) VALUES (?, ?, ?, ?)",
+                               arguments: [run, now.timeIntervalSince1970, event.kind, event.message])
+            }
+        }
+    }
+
     public func events(of run: String, after: Int64, limit: Int) async throws -> [EventRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM events WHERE run = ? AND id > ? ORDER BY id LIMIT ?", arguments: [run, after, limit]).map {
@@ -234,6 +244,7 @@ public final class SQLiteStore: Store {
     }
 
     public func removeMembers(_ ids: [String], run: String) async throws {
+        guard !ids.isEmpty else { return }
         try await pool.write { db in
             for id in ids { try db.execute(sql: "DELETE FROM members WHERE id = ? AND run = ?", arguments: [id, run]) }
         }

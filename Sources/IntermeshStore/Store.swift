@@ -16,6 +16,8 @@ public protocol Store: Sendable {
     func deleteRun(_ name: String) async throws -> Bool
 
     func appendEvent(run: String, kind: String, message: String, now: Date) async throws -> EventRecord
+    /// Several events in one transaction.
+    func appendEvents(run: String, _ events: [(kind: String, message: String)], now: Date) async throws
     func events(of run: String, after: Int64, limit: Int) async throws -> [EventRecord]
 
     func saveToken(_ token: TokenRecord) async throws
