@@ -186,14 +186,15 @@ extension API {
         // A new member is a launch of its slot: it counts against the slot's restart budget.
         let fresh = try await plane.members.beat(run: name, records)
         if !fresh.isEmpty {
-            var slots = try await plane.store.slots(of: name)
+            let slots = try await plane.store.slots(of: name, named: fresh.map(\.slot))
+            var changed: [String: SlotRecord] = [:]
             for member in fresh {
-                var slot = slots[member.slot] ?? SlotRecord()
+                var slot = changed[member.slot] ?? slots[member.slot] ?? SlotRecord()
                 slot.launches = Array((slot.launches + [now]).suffix(64))
-                slots[member.slot] = slot
-                try await plane.store.saveSlot(member.slot, slot, run: name)
-                _ = try await plane.store.appendEvent(run: name, kind: "Registered", message: "member \(member.id) registered for \(member.slot)", now: now)
+                changed[member.slot] = slot
             }
+            try await plane.store.saveSlots(changed, run: name)
+            try await plane.store.appendEvents(run: name, fresh.map { ("Registered", "member \($0.id) registered for \($0.slot)") }, now: now)
         }
         let directives = await reconciliation.directives(run: name, site: site)
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: revision.contentHash, directives: directives))

@@ -61,7 +61,11 @@ public actor Reconciliation {
             let now = plane.now()
             let plan = run.phase == .running ? try await plane.activePlan(of: run) : nil
             let members = await plane.members.members(of: run.name)
-            let slots = try await plane.store.slots(of: run.name)
+            // Launch history matters only for slots with no live member.
+            let timeout = plan?.run.spec.faultPolicy.heartbeatTimeout.seconds ?? 10
+            let covered = Set(members.filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= timeout }.map(\.slot))
+            let uncovered = (plan?.sites ?? []).flatMap(\.replicas).map(\.slot).filter { !covered.contains($0) }
+            let slots = try await plane.store.slots(of: run.name, named: uncovered)
             let result = Reconciler.reconcile(ReconcileInput(generation: run.generation, plan: plan, members: members, slots: slots, now: now))
             var siteDirectives: [String: [Directive]] = [:]
             var evicted: [String] = []

@@ -260,11 +260,33 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func slots(of run: String, named: [String]) async throws -> [String: SlotRecord] {
+        guard !named.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var out: [String: SlotRecord] = [:]
+            for chunk in stride(from: 0, to: named.count, by: 500).map({ Array(named[$0..<min($0 + 500, named.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let arguments = StatementArguments([run] + chunk)
+                for row in try Row.fetchAll(db, sql: "SELECT slot, record FROM slots WHERE run = ? AND slot IN (\(marks))", arguments: arguments) {
+                    out[row["slot"]] = try Self.value(SlotRecord.self, row["record"])
+                }
+            }
+            return out
+        }
+    }
+
     public func saveSlot(_ slot: String, _ record: SlotRecord, run: String) async throws {
-        let text = try Self.json(record)
+        try await saveSlots([slot: record], run: run)
+    }
+
+    public func saveSlots(_ slots: [String: SlotRecord], run: String) async throws {
+        guard !slots.isEmpty else { return }
+        let rows = try slots.map { ($0.key, try Self.json($0.value)) }
         try await pool.write { db in
-            try db.execute(sql: "INSERT INTO slots (run, slot, record) VALUES (?, ?, ?) ON CONFLICT(run, slot) DO UPDATE SET record = excluded.record",
-                           arguments: [run, slot, text])
+            for (slot, text) in rows {
+                try db.execute(sql: "INSERT INTO slots (run, slot, record) VALUES (?, ?, ?) ON CONFLICT(run, slot) DO UPDATE SET record = excluded.record",
+                               arguments: [run, slot, text])
+            }
         }
     }
 }

@@ -28,5 +28,9 @@ public protocol Store: Sendable {
     func members(of run: String) async throws -> [MemberRecord]
     func removeMembers(_ ids: [String], run: String) async throws
     func slots(of run: String) async throws -> [String: SlotRecord]
+    /// Only the named slots' records.
+    func slots(of run: String, named: [String]) async throws -> [String: SlotRecord]
     func saveSlot(_ slot: String, _ record: SlotRecord, run: String) async throws
+    /// Several slots in one transaction.
+    func saveSlots(_ slots: [String: SlotRecord], run: String) async throws
 }
