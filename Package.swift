@@ -101,7 +101,13 @@ let package = Package(
             name: "intermesh-trainer",
             dependencies: ["IntermeshTrainer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "intermesh-bench", dependencies: ["IntermeshSpec", "IntermeshPlan", "IntermeshTrainer"]),
+        .executableTarget(
+            name: "intermesh-bench",
+            dependencies: [
+                "IntermeshSpec", "IntermeshPlan", "IntermeshTrainer", "IntermeshControl", "IntermeshClient", "IntermeshServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"]),
         .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan"]),
         .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IntermeshClient
+import IntermeshControl
 import IntermeshStore
 
 /// `intermesh events RUN [--follow]`.
@@ -35,7 +36,7 @@ struct EventsCommand: AsyncParsableCommand {
                 } else {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
-                    encoder.dateEncodingStrategy = .iso8601
+                    encoder.dateEncodingStrategy = Timestamps.encoding
                     Terminal.stdout.write(String(decoding: try encoder.encode(event), as: UTF8.self) + "\n")
                 }
                 after = event.id

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IntermeshClient
+import IntermeshControl
 import IntermeshPlan
 import IntermeshServer
 import Yams
@@ -68,7 +69,7 @@ enum Rendering {
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
+            encoder.dateEncodingStrategy = Timestamps.encoding
             return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
         case .yaml:
             let encoder = YAMLEncoder()

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import IntermeshControl
 import NIOCore
 import NIOHTTP1
 
@@ -21,10 +22,12 @@ public struct APIClient: Sendable {
     public var server: String
     public var token: String?
     public var timeout: TimeAmount
+    public var http: HTTPClient
 
     /// `--server`, else `$INTERMESH_SERVER`, else http://127.0.0.1:7700; `--token`, else `$INTERMESH_TOKEN`.
     public init(server: String?, token: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-                timeout: TimeAmount = .seconds(30)) {
+                timeout: TimeAmount = .seconds(30), http: HTTPClient = .shared) {
+        self.http = http
         var base = server ?? environment["INTERMESH_SERVER"] ?? "http://127.0.0.1:7700"
         while base.hasSuffix("/") { base.removeLast() }
         self.server = base
@@ -34,7 +37,7 @@ public struct APIClient: Sendable {
 
     public static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = Timestamps.decoding
         return decoder
     }()
 
@@ -49,7 +52,7 @@ public struct APIClient: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            response = try await http.execute(request, timeout: timeout)
         } catch {
             throw APIClientError(status: 0, code: "unreachable", message: "cannot reach the control plane at \(server): \(error)", details: [])
         }

@@ -1,18 +1,19 @@
 import Foundation
 import Hummingbird
+import IntermeshControl
 
 /// JSON bodies in and out, with ISO 8601 dates and sorted keys (stable for scripts and tests).
 enum JSONBody {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = Timestamps.encoding
         return encoder
     }()
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = Timestamps.decoding
         return decoder
     }()
 

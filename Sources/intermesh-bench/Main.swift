@@ -5,15 +5,24 @@ import IntermeshSpec
 /// `intermesh-bench plan`: validate and compile a generated 1,000-site x 100-replica spec, and validate a 1 MB spec.
 @main
 enum Bench {
-    static func main() {
+    static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         switch arguments.first {
         case "plan":
             planBenchmark(sites: intOption("--sites", arguments) ?? 1000, replicas: intOption("--replicas", arguments) ?? 100)
         case "trainer":
             TrainerBench.run(innerSteps: intOption("--inner-steps", arguments) ?? 100)
+        case "heartbeats":
+            do {
+                try await HeartbeatBench.run(sites: intOption("--sites", arguments) ?? 1000, replicas: intOption("--replicas", arguments) ?? 100,
+                                             interval: 2, duration: Double(intOption("--duration", arguments) ?? 30),
+                                             killSites: intOption("--kill-sites", arguments) ?? 1)
+            } catch {
+                FileHandle.standardError.write(Data("heartbeats: \(error)\n".utf8))
+                exit(1)
+            }
         default:
-            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n".utf8))
+            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N]\n".utf8))
             exit(2)
         }
     }

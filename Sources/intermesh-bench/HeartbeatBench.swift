@@ -1,0 +1,199 @@
+import AsyncHTTPClient
+import Foundation
+import IntermeshClient
+import IntermeshControl
+import IntermeshPlan
+import IntermeshServer
+import IntermeshSpec
+
+/// `intermesh-bench heartbeats`: hollow members in this process, batched per site, against a real
+/// `intermesh serve` (SQLite) in another: sustained heartbeats/s, latency, reconciler pass time, and how
+/// long killed members take to be reported lost.
+enum HeartbeatBench {
+    static func run(sites: Int, replicas: Int, interval: Double, duration: Double, killSites: Int) async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("intermesh").path
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-serve-\(UUID())")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: data) }
+        let log = data.appendingPathComponent("serve.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: binary)
+        server.arguments = ["serve", "--data", data.appendingPathComponent("store").path, "--listen", "127.0.0.1:0",
+                            "--admin-token-file", data.appendingPathComponent("admin").path]
+        server.standardOutput = try FileHandle(forWritingTo: log)
+        server.standardError = server.standardOutput
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var port = 0
+        for _ in 0..<300 where port == 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if let range = text.range(of: "listening on http://127.0.0.1:") { port = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0 }
+        }
+        guard port > 0 else { throw BenchFailure(description: "intermesh serve did not start; see \(log.path)") }
+        let admin = try String(contentsOf: data.appendingPathComponent("admin"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let base = "http://127.0.0.1:\(port)"
+        let api = APIClient(server: base, token: admin, environment: [:], timeout: .seconds(600), http: http)
+
+        let spec = specText(sites: sites, replicas: replicas, interval: interval)
+        var start = ContinuousClock.now
+        let applied: ApplyResponse = try await api.post("/v1/runs", json: ["spec": spec])
+        print("apply of \(sites) sites x \(replicas) replicas: \(ms(ContinuousClock.now - start)) ms (revision \(applied.revision))")
+
+        start = ContinuousClock.now
+        let tokens = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            var out = [String](repeating: "", count: sites)
+            var next = 0
+            for _ in 0..<min(32, sites) {
+                let index = next
+                next += 1
+                group.addTask { (index, (try await api.post("/v1/tokens", json: ["role": "agent", "run": "bench", "site": "s\(index)"]) as TokenResponse).token) }
+            }
+            while let (index, token) = try await group.next() {
+                out[index] = token
+                if next < sites {
+                    let index = next
+                    next += 1
+                    group.addTask { (index, (try await api.post("/v1/tokens", json: ["role": "agent", "run": "bench", "site": "s\(index)"]) as TokenResponse).token) }
+                }
+            }
+            return out
+        }
+        print("\(sites) agent tokens: \(ms(ContinuousClock.now - start)) ms")
+
+        let recorder = Recorder()
+        let killAt = Date().addingTimeInterval(interval + duration)
+        let endAt = killAt.addingTimeInterval(20)
+        let bodies = (0..<sites).map { site in
+            try! JSONSerialization.data(withJSONObject: ["members": (0..<replicas).map { index in
+                ["id": "m-\(site)-\(index)", "slot": "s\(site)/\(index)", "state": "training", "outerStep": 1] as [String: Any]
+            }])
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for site in 0..<sites {
+                group.addTask {
+                    let client = APIClient(server: base, token: tokens[site], environment: [:], timeout: .seconds(30), http: http)
+                    // Spread the sites over the interval, as independent agents would be.
+                    try await Task.sleep(for: .milliseconds(Int(interval * 1000 * Double(site) / Double(sites))))
+                    let killed = site < killSites
+                    while Date() < (killed ? killAt : endAt) {
+                        let sent = Date()
+                        let began = ContinuousClock.now
+                        do {
+                            _ = try await client.send(.POST, "/v1/runs/bench/sites/s\(site)/heartbeats", body: bodies[site])
+                            await recorder.record(site: site, at: sent, latency: ContinuousClock.now - began, members: replicas)
+                        } catch {
+                            await recorder.fail()
+                        }
+                        let wait = interval - Date().timeIntervalSince(sent)
+                        if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let measured = await recorder.window(from: Date(timeIntervalSinceNow: 0).addingTimeInterval(-20 - duration), to: killAt)
+        print(String(format: "sustained: %.0f member-heartbeats/s over %.0f s (%d requests of %d members, %d failed)",
+                     measured.rate, duration, measured.requests, replicas, measured.failures))
+        print(String(format: "heartbeat latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms", measured.p50, measured.p99, measured.max))
+
+        // Detection: when the server reported each killed member lost, after its last heartbeat.
+        let lastBeats = await recorder.lastBeats
+        var lost: [String: Date] = [:]
+        var after: Int64 = 0
+        while true {
+            let events: [EventRecordView] = try await api.get("/v1/runs/bench/events?after=\(after)&limit=1000")
+            if events.isEmpty { break }
+            for event in events {
+                after = event.id
+                guard event.message.contains(" lost") else { continue }
+                let id = event.message.split(separator: " ")[1]
+                lost[String(id)] = event.time
+            }
+        }
+        let latencies = (0..<killSites).flatMap { site in (0..<replicas).compactMap { index -> Double? in
+            guard let beat = lastBeats[site], let seen = lost["m-\(site)-\(index)"] else { return nil }
+            return seen.timeIntervalSince(beat)
+        } }
+        let timeout = 10.0
+        if latencies.isEmpty {
+            print("detection: no killed member was reported lost")
+        } else {
+            print(String(format: "detection of %d killed members: all within %.2f s of their last heartbeat (timeout %.0f s; %d of %d reported)",
+                         latencies.count, latencies.max()!, timeout, latencies.count, killSites * replicas))
+        }
+        reconcilerPass(sites: sites, replicas: replicas, interval: interval)
+        try await http.shutdown()
+    }
+
+    /// The reconciler's pure pass over a run of this shape, every member live.
+    static func reconcilerPass(sites: Int, replicas: Int, interval: Double) {
+        let run = SpecLoader().load(name: "bench.yaml", text: specText(sites: sites, replicas: replicas, interval: interval)).validRun!
+        let plan = Planner.compile(run)
+        let now = Date()
+        let members = plan.sites.flatMap { site in site.replicas.map {
+            MemberRecord(id: "m-\($0.slot)", site: site.name, slot: $0.slot, lastHeartbeat: now)
+        } }
+        let start = ContinuousClock.now
+        let result = Reconciler.reconcile(ReconcileInput(generation: 1, plan: plan, members: members, now: now))
+        print("reconciler pass (pure compute) over \(members.count) members: \(ms(ContinuousClock.now - start)) ms, \(result.actions.count) actions")
+    }
+
+    static func specText(sites: Int, replicas: Int, interval: Double) -> String {
+        var text = """
+        apiVersion: intermesh/v1
+        kind: TrainingRun
+        metadata: {name: bench}
+        spec:
+          model: {kind: mlp, layers: 1, hiddenSize: 8, vocabSize: 256, sequenceLength: 8}
+          data: {mix: [{name: prose, path: data/prose.txt, weight: 1}]}
+          faultPolicy: {heartbeatInterval: \(Int(interval * 1000))ms, heartbeatTimeout: 10s, minReplicas: 1}
+          sites:
+
+        """
+        for site in 0..<sites { text += "    - {name: s\(site), replicas: \(replicas), launcher: {kind: slurm}}\n" }
+        return text
+    }
+
+    static func ms(_ duration: Duration) -> String {
+        String(format: "%.1f", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+    }
+}
+
+/// Events as the API returns them (ISO 8601 dates).
+struct EventRecordView: Decodable {
+    var id: Int64
+    var time: Date
+    var message: String
+}
+
+actor Recorder {
+    var samples: [(at: Date, latency: Double, members: Int)] = []
+    var failures = 0
+    var lastBeats: [Int: Date] = [:]
+
+    func record(site: Int, at: Date, latency: Duration, members: Int) {
+        samples.append((at, Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15, members))
+        lastBeats[site] = at
+    }
+
+    func fail() { failures += 1 }
+
+    /// Figures of the requests sent in [from, to).
+    func window(from: Date, to: Date) -> (rate: Double, requests: Int, failures: Int, p50: Double, p99: Double, max: Double) {
+        let inside = samples.filter { $0.at >= from && $0.at < to }
+        let latencies = inside.map(\.latency).sorted()
+        let span = max(1, to.timeIntervalSince(from))
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        return (Double(inside.reduce(0) { $0 + $1.members }) / span, inside.count, failures, percentile(0.5), percentile(0.99), latencies.last ?? 0)
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+}
