@@ -32,7 +32,7 @@ import Testing
         - {name: alpha, replicas: 1}
         - {name: beta, replicas: 1, ranksPerReplica: 2, launcher: {kind: mpirun, hosts: [localhost]}}
         - {name: gamma, replicas: 1}
-      faultPolicy: {heartbeatInterval: 500ms, heartbeatTimeout: 2s, minReplicas: 2, joinTimeout: 20s}
+      faultPolicy: {heartbeatInterval: 1s, heartbeatTimeout: 4s, minReplicas: 2, joinTimeout: 20s}
 
     """
 
