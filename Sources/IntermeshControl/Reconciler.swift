@@ -46,12 +46,17 @@ public enum Reconciler {
         var actions: [ReconcileAction] = []
         var events: [String] = []
         var wake: [TimeInterval] = []
+        var nextDeadline = TimeInterval.infinity
         let policy = input.plan?.run.spec.faultPolicy
-        let desired = Dictionary(uniqueKeysWithValues: (input.plan?.sites ?? []).flatMap { site in site.replicas.map { ($0.slot, site.name) } })
+        var desired: [String: String] = [:]
+        for site in input.plan?.sites ?? [] {
+            for replica in site.replicas { desired[replica.slot] = site.name }
+        }
 
         // Members: leaving or silent ones are evicted; ones the plan no longer wants are drained.
         var live: [String: MemberRecord] = [:]
-        for member in input.members.sorted(by: { ($0.slot, $0.incarnation) < ($1.slot, $1.incarnation) }) {
+        live.reserveCapacity(input.members.count)
+        for member in input.members {
             let silence = input.now.timeIntervalSince(member.lastHeartbeat)
             let timeout = policy?.heartbeatTimeout.seconds ?? 10
             if member.leaving {
@@ -64,15 +69,19 @@ public enum Reconciler {
                 events.append("member \(member.id) of \(member.slot) lost: no heartbeat for \(Int(silence))s")
                 continue
             }
-            wake.append(timeout - silence)
+            nextDeadline = min(nextDeadline, timeout - silence)
             guard desired[member.slot] != nil else {
                 let reason = input.plan == nil ? "run stopped" : "slot \(member.slot) is no longer in the plan"
                 actions.append(.stop(site: member.site, member: member.id, reason: reason))
                 events.append("draining member \(member.id) of \(member.slot): \(reason)")
                 continue
             }
-            if let older = live[member.slot] {
-                actions.append(.stop(site: older.site, member: older.id, reason: "replaced by incarnation \(member.incarnation)"))
+            if let other = live[member.slot] {
+                // Two incarnations of one slot: the newer stays.
+                let (older, newer) = other.incarnation < member.incarnation ? (other, member) : (member, other)
+                actions.append(.stop(site: older.site, member: older.id, reason: "replaced by incarnation \(newer.incarnation)"))
+                live[member.slot] = newer
+                continue
             }
             live[member.slot] = member
         }
@@ -123,6 +132,7 @@ public enum Reconciler {
                 type: "Available", status: !degraded && !failed, reason: failed ? "RestartBudgetExhausted" : degraded ? "BelowMinReplicas" : "QuorumPossible",
                 message: "\(count) of \(desired.count) replicas live", observedGeneration: input.generation))
         }
+        if nextDeadline.isFinite { wake.append(nextDeadline) }
         let requeue = wake.filter { $0 > 0 }.min()
         return ReconcileResult(actions: actions, conditions: conditions, events: events, requeueAfter: requeue)
     }

@@ -167,9 +167,8 @@ extension API {
         let run = try await plane.requireRun(name)
         let body = try await JSONBody.decode(HeartbeatBody.self, from: request, context: context)
         guard body.members.count <= 100_000 else { throw APIError.badRequest("at most 100000 members per heartbeat") }
-        guard let revision = try await plane.store.revision(of: name, number: run.activeRevision) else {
-            throw APIError.notFound("run \(name) has no active revision")
-        }
+        // The decoded plan is cached per revision: a heartbeat reads no revision from disk.
+        guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
         let now = plane.now()
         var records: [MemberRecord] = []
         records.reserveCapacity(body.members.count)
@@ -197,7 +196,7 @@ extension API {
             try await plane.store.appendEvents(run: name, fresh.map { ("Registered", "member \($0.id) registered for \($0.slot)") }, now: now)
         }
         let directives = await reconciliation.directives(run: name, site: site)
-        return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: revision.contentHash, directives: directives))
+        return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives))
     }
 
     func diff(_ context: ServerContext) async throws -> Response {

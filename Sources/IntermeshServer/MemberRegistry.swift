@@ -26,7 +26,7 @@ public actor MemberRegistry {
     }
 
     public func members(of run: String) -> [MemberRecord] {
-        (runs[run] ?? [:]).values.sorted { $0.id < $1.id }
+        Array((runs[run] ?? [:]).values)
     }
 
     /// Records heartbeats; returns the members that are new (registrations), already written to the store.

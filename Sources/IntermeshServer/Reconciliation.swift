@@ -98,7 +98,8 @@ public actor Reconciliation {
             }
             if let requeue = result.requeueAfter { next = min(next, requeue) }
         }
-        return max(0.05, next)
+        // Heartbeat deadlines need no finer pass than a quarter second (detection stays within timeout + 1 s).
+        return min(1, max(0.25, next))
     }
 }
 
