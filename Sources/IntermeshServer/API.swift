@@ -182,19 +182,7 @@ extension API {
             records.append(MemberRecord(id: beat.id, site: site, slot: beat.slot, incarnation: beat.incarnation ?? 1, state: beat.state,
                                         outerStep: beat.outerStep ?? 0, revision: beat.revision, lastHeartbeat: now, leaving: beat.leaving ?? false))
         }
-        // A new member is a launch of its slot: it counts against the slot's restart budget.
-        let fresh = try await plane.members.beat(run: name, records)
-        if !fresh.isEmpty {
-            let slots = try await plane.store.slots(of: name, named: fresh.map(\.slot))
-            var changed: [String: SlotRecord] = [:]
-            for member in fresh {
-                var slot = changed[member.slot] ?? slots[member.slot] ?? SlotRecord()
-                slot.launches = Array((slot.launches + [now]).suffix(64))
-                changed[member.slot] = slot
-            }
-            try await plane.store.saveSlots(changed, run: name)
-            try await plane.store.appendEvents(run: name, fresh.map { ("Registered", "member \($0.id) registered for \($0.slot)") }, now: now)
-        }
+        try await plane.members.beat(run: name, records, now: now)
         let directives = await reconciliation.directives(run: name, site: site)
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives))
     }

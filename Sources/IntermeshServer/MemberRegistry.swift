@@ -29,22 +29,29 @@ public actor MemberRegistry {
         Array((runs[run] ?? [:]).values)
     }
 
-    /// Records heartbeats; returns the members that are new (registrations), already written to the store.
+    /// Records heartbeats. New members are registrations: they are written to the store with a launch of
+    /// their slot (which counts against its restart budget) and an event, in one transaction.
     @discardableResult
-    public func beat(run: String, _ records: [MemberRecord]) async throws -> [MemberRecord] {
-        var known = runs[run] ?? [:]
+    public func beat(run: String, _ records: [MemberRecord], now: Date) async throws -> [MemberRecord] {
         var fresh: [MemberRecord] = []
+        // Mutate in place: copying a run's member table per heartbeat would cost O(members) each time.
         for record in records {
-            if known[record.id] == nil { fresh.append(record) }
-            known[record.id] = record
+            if runs[run, default: [:]].updateValue(record, forKey: record.id) == nil { fresh.append(record) }
         }
-        runs[run] = known
-        if !fresh.isEmpty { try await store.saveMembers(fresh, run: run) }
+        guard !fresh.isEmpty else { return [] }
+        var slots = try await store.slots(of: run, named: fresh.map(\.slot))
+        for member in fresh {
+            var slot = slots[member.slot] ?? SlotRecord()
+            slot.launches = Array((slot.launches + [now]).suffix(64))
+            slots[member.slot] = slot
+        }
+        try await store.register(fresh, slots: slots, events: fresh.map { ("Registered", "member \($0.id) registered for \($0.slot)") },
+                                 run: run, now: now)
         return fresh
     }
 
     public func remove(run: String, ids: [String]) async throws {
-        for id in ids { runs[run]?[id] = nil }
+        for id in ids { runs[run]?.removeValue(forKey: id) }
         try await store.removeMembers(ids, run: run)
     }
 

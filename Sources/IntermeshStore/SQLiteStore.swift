@@ -235,6 +235,26 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func register(_ members: [MemberRecord], slots: [String: SlotRecord], events: [(kind: String, message: String)], run: String,
+                         now: Date) async throws {
+        let memberRows = try members.map { ($0.id, try Self.json($0)) }
+        let slotRows = try slots.map { ($0.key, try Self.json($0.value)) }
+        try await pool.write { db in
+            for (id, record) in memberRows {
+                try db.execute(sql: "INSERT INTO members (id, run, record) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+                               arguments: [id, run, record])
+            }
+            for (slot, text) in slotRows {
+                try db.execute(sql: "INSERT INTO slots (run, slot, record) VALUES (?, ?, ?) ON CONFLICT(run, slot) DO UPDATE SET record = excluded.record",
+                               arguments: [run, slot, text])
+            }
+            for event in events {
+                try db.execute(sql: "INSERT INTO events (run, time, kind, message) VALUES (?, ?, ?, ?)",
+                               arguments: [run, now.timeIntervalSince1970, event.kind, event.message])
+            }
+        }
+    }
+
     public func members(of run: String) async throws -> [MemberRecord] {
         try await pool.read { db in
             try String.fetchAll(db, sql: "SELECT record FROM members WHERE run = ? ORDER BY id", arguments: [run]).map {

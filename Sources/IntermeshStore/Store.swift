@@ -25,6 +25,8 @@ public protocol Store: Sendable {
     func tokenCount() async throws -> Int
 
     func saveMembers(_ members: [MemberRecord], run: String) async throws
+    /// New members, their slots' launch history and the events saying so, in one transaction.
+    func register(_ members: [MemberRecord], slots: [String: SlotRecord], events: [(kind: String, message: String)], run: String, now: Date) async throws
     func members(of run: String) async throws -> [MemberRecord]
     func removeMembers(_ ids: [String], run: String) async throws
     func slots(of run: String) async throws -> [String: SlotRecord]
