@@ -4,17 +4,18 @@ import IntermeshClient
 import IntermeshControl
 import IntermeshPlan
 import IntermeshServer
+import IntermeshStore
 import Yams
 
 /// `intermesh get runs|sites|revisions [RUN]`.
 struct GetCommand: AsyncParsableCommand {
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case runs, sites, revisions
+        case runs, sites, members, revisions
     }
 
-    static let configuration = CommandConfiguration(commandName: "get", abstract: "List runs, or a run's sites or revisions.")
+    static let configuration = CommandConfiguration(commandName: "get", abstract: "List runs, or a run's sites, members or revisions.")
 
-    @Argument(help: "runs, sites or revisions.")
+    @Argument(help: "runs, sites, members or revisions.")
     var kind: Kind
 
     @Argument(help: "The run (for sites and revisions).")
@@ -42,6 +43,13 @@ struct GetCommand: AsyncParsableCommand {
                 let description: RunDescription = try await api.get("/v1/runs/\(run!)")
                 try print(description.sites, table: [["SITE", "LAUNCHER", "DESIRED", "LIVE"]] + description.sites.map {
                     [$0.name, $0.launcher, String($0.desired), String($0.live)]
+                })
+            case .members:
+                let members: [MemberRecord] = try await api.get("/v1/runs/\(run!)/members")
+                let now = Date()
+                try print(members, table: [["SLOT", "MEMBER", "STATE", "OUTER STEP", "REVISION", "LAST HEARTBEAT"]] + members.map {
+                    [$0.slot, $0.id, $0.state.rawValue, String($0.outerStep), String(($0.revision ?? "-").prefix(19)),
+                     String(format: "%.1fs ago", now.timeIntervalSince($0.lastHeartbeat))]
                 })
             case .revisions:
                 let revisions: [RevisionSummary] = try await api.get("/v1/runs/\(run!)/revisions")

@@ -26,6 +26,7 @@ struct API {
         router.post("/v1/tokens") { request, context in try await createToken(request, context) }
         router.post("/v1/runs/:run/sites/:site/heartbeats") { request, context in try await heartbeats(request, context) }
         router.get("/v1/runs/:run/diff") { _, context in try await diff(context) }
+        router.get("/v1/runs/:run/members") { _, context in try await members(context) }
         router.post("/v1/runs/:run/sites/:site/quorum") { request, context in try await quorum(request, context) }
         router.post("/v1/runs/:run/sites/:site/intent") { request, context in try await intent(request, context) }
         router.post("/v1/runs/:run/sites/:site/donor") { request, context in try await donor(request, context) }
@@ -185,6 +186,13 @@ extension API {
         try await plane.members.beat(run: name, records, now: now)
         let directives = await reconciliation.directives(run: name, site: site)
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives))
+    }
+
+    func members(_ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        _ = try context.requireReader(run: name)
+        _ = try await plane.requireRun(name)
+        return try JSONBody.response(await plane.members.members(of: name).sorted { ($0.slot, $0.id) < ($1.slot, $1.id) })
     }
 
     func diff(_ context: ServerContext) async throws -> Response {

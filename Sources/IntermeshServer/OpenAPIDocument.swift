@@ -41,6 +41,20 @@ enum OpenAPIDocument {
                 "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
                 "get": op("The active plan of one site, for its agent", "agent (of that run and site)", responses: ["200": "Site plan"].merging(errors) { a, _ in a }),
             ],
+            "/v1/runs/{run}/members": ["parameters": [runParameter], "get": op("Live members: slot, state, outer step, revision, last heartbeat", "viewer", responses: ["200": "Members"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/diff": ["parameters": [runParameter], "get": op("Desired against actual per site", "viewer", responses: ["200": "Diff"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/sites/{site}/heartbeats": [
+                "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
+                "post": op("Register and heartbeat a site's members (batched); the answer carries the active revision and directives", "agent (of that run and site)", responses: ["200": "Revision and directives"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/runs/{run}/sites/{site}/quorum": [
+                "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
+                "post": op("Long-poll (10 s) for outer step k's quorum: formed, missed or waiting", "agent (of that run and site)", responses: ["200": "Quorum"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/runs/{run}/sites/{site}/donor": [
+                "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
+                "post": op("An up-to-date live member to recover from, spread over donors", "agent (of that run and site)", responses: ["200": "Donor"].merging(errors) { a, _ in a }),
+            ],
             "/v1/tokens": ["post": op("Create a token (shown once)", "admin", body: "TokenRequest", responses: ["201": "Token"].merging(errors) { a, _ in a })],
         ]
         let document: [String: Any] = [

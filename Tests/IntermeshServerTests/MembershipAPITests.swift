@@ -2,6 +2,7 @@ import Foundation
 import IntermeshClient
 import IntermeshControl
 import IntermeshServer
+import IntermeshStore
 import Testing
 
 /// Heartbeats, the reconcile loop and `intermesh diff` against a real server.
@@ -52,6 +53,8 @@ import Testing
         _ = try await beat(beta, site: "beta", id: "b1", revision: applied.contentHash)
         (code, text) = try cliDiff()
         #expect(code == 0 && text.contains("in sync"), "\(text)")
+        let listed: [MemberRecord] = try await admin.get("/v1/runs/demo/members")
+        #expect(listed.map(\.slot) == ["alpha/0", "beta/0"] && listed.allSatisfy { $0.revision == applied.contentHash })
 
         // A member may only beat for its own site.
         do {
