@@ -21,27 +21,35 @@ struct EventsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let api = try client.client()
-        var after: Int64 = 0
-        let formatter = ISO8601DateFormatter()
-        repeat {
-            let events: [EventRecord]
-            do {
-                events = try await api.get("/v1/runs/\(run)/events?after=\(after)")
-            } catch let error as APIClientError {
-                throw error.cliError
-            }
-            for event in events {
-                if output == .table {
-                    Terminal.stdout.write("\(formatter.string(from: event.time))  \(event.kind.padding(toLength: 12, withPad: " ", startingAt: 0))  \(event.message)\n")
-                } else {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys]
-                    encoder.dateEncodingStrategy = Timestamps.encoding
-                    Terminal.stdout.write(String(decoding: try encoder.encode(event), as: UTF8.self) + "\n")
+        do {
+            if follow {
+                // Server-sent events: past events, then new ones as they happen, until interrupted.
+                for try await data in try await api.events("/v1/runs/\(run)/events?follow=true") {
+                    try show(try APIClient.decoder.decode(EventRecord.self, from: data))
                 }
-                after = event.id
+                return
             }
-            if follow { try await Task.sleep(for: .seconds(1)) }
-        } while follow
+            var after: Int64 = 0
+            while true {
+                let events: [EventRecord] = try await api.get("/v1/runs/\(run)/events?after=\(after)&limit=1000")
+                guard let last = events.last else { return }
+                for event in events { try show(event) }
+                after = last.id
+            }
+        } catch let error as APIClientError {
+            throw error.cliError
+        }
+    }
+
+    func show(_ event: EventRecord) throws {
+        if output == .table {
+            let time = Timestamps.format(event.time)
+            Terminal.stdout.write("\(time)  \(event.kind.padding(toLength: 12, withPad: " ", startingAt: 0))  \(event.message)\n")
+        } else {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            encoder.dateEncodingStrategy = Timestamps.encoding
+            Terminal.stdout.write(String(decoding: try encoder.encode(event), as: UTF8.self) + "\n")
+        }
     }
 }

@@ -78,3 +78,46 @@ public struct APIClient: Sendable {
         return try Self.decoder.decode(type, from: try await send(.POST, path, body: body).body)
     }
 }
+
+extension APIClient {
+    /// The `data:` payloads of a server-sent event stream, as they arrive.
+    public func events(_ path: String) async throws -> AsyncThrowingStream<Data, Error> {
+        var request = HTTPClientRequest(url: server + path)
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: .hours(24 * 365))
+        } catch {
+            throw APIClientError(status: 0, code: "unreachable", message: "cannot reach the control plane at \(server): \(error)", details: [])
+        }
+        guard response.status.code == 200 else {
+            let data = Data((try await response.body.collect(upTo: 1 << 20)).readableBytesView)
+            let error = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["error"] as? [String: Any]
+            throw APIClientError(status: Int(response.status.code), code: error?["code"] as? String ?? "error",
+                                 message: error?["message"] as? String ?? "the server answered \(response.status.code)", details: [])
+        }
+        let body = response.body
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var pending = ""
+                do {
+                    for try await chunk in body {
+                        pending += String(buffer: chunk)
+                        while let end = pending.range(of: "\n\n") {
+                            let block = pending[..<end.lowerBound]
+                            pending = String(pending[end.upperBound...])
+                            for line in block.split(separator: "\n") where line.hasPrefix("data: ") {
+                                continuation.yield(Data(line.dropFirst(6).utf8))
+                            }
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}

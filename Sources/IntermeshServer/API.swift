@@ -129,6 +129,9 @@ struct API {
             return number
         } ?? 0
         let limit = min(1000, Int(query.get("limit") ?? "") ?? 200)
+        if query.get("follow") == "true" || request.headers[.accept] == "text/event-stream" {
+            return follow(run: name, after: after)
+        }
         return try JSONBody.response(try await plane.store.events(of: name, after: after, limit: limit))
     }
 
@@ -274,5 +277,35 @@ extension API {
         let chosen = await reconciliation.assignDonor(run: name, joiner: body.slot, donors: donors)
         guard let (_, replica) = plan.replica(slot: chosen) else { throw APIError.notFound("donor \(chosen) is not in the plan") }
         return try JSONBody.response(DonorResponse(slot: chosen, host: replica.host, controlPort: replica.ports.recovery, outerStep: newest))
+    }
+}
+
+extension API {
+    /// Server-sent events: every event after `after`, then new ones as they are written, until the client leaves
+    /// or the run is deleted. Each carries its id, so a client resumes with `after`.
+    func follow(run: String, after: Int64) -> Response {
+        let store = plane.store
+        let body = ResponseBody { writer in
+            var last = after
+            while !Task.isCancelled {
+                let events = try await store.events(of: run, after: last, limit: 500)
+                for event in events {
+                    let data = try JSONBody.encoder.encode(event)
+                    var chunk = ByteBuffer(string: "id: \(event.id)\nevent: \(event.kind)\ndata: ")
+                    chunk.writeBytes(data)
+                    chunk.writeString("\n\n")
+                    try await writer.write(chunk)
+                    last = event.id
+                }
+                if events.isEmpty {
+                    guard try await store.run(run) != nil else { break }
+                    // A comment line keeps proxies from closing an idle stream.
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
     }
 }

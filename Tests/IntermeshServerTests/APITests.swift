@@ -82,6 +82,20 @@ import Testing
         await expectError(400, "bad_request") { _ = try await admin.post("/v1/tokens", json: ["role": "agent", "run": "demo"]) as TokenResponse }
     }
 
+    @Test func eventsFollowOverServerSentEvents() async throws {
+        let api = server.client()
+        _ = try await api.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        let stream = try await api.events("/v1/runs/demo/events?follow=true")
+        var iterator = stream.makeAsyncIterator()
+        let first = try #require(try await iterator.next())
+        #expect(String(decoding: first, as: UTF8.self).contains("revision 1 applied by"))
+        // A later event arrives on the open stream.
+        _ = try await api.send(.POST, "/v1/runs/demo/stop")
+        let second = try #require(try await iterator.next())
+        #expect(String(decoding: second, as: UTF8.self).contains("run stopped by admin"))
+        await expectError(401, "unauthorized") { _ = try await server.client(token: "").events("/v1/runs/demo/events?follow=true") }
+    }
+
     @Test func openAPIDocumentIsServedWithoutAToken() async throws {
         let (_, body) = try await server.client(token: "").send(.GET, "/v1/openapi.json")
         let document = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
