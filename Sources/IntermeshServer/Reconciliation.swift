@@ -66,7 +66,12 @@ public actor Reconciliation {
             let covered = Set(members.filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= timeout }.map(\.slot))
             let uncovered = (plan?.sites ?? []).flatMap(\.replicas).map(\.slot).filter { !covered.contains($0) }
             let slots = try await plane.store.slots(of: run.name, named: uncovered)
-            let result = Reconciler.reconcile(ReconcileInput(generation: run.generation, plan: plan, members: members, slots: slots, now: now))
+            let input = ReconcileInput(generation: run.generation, plan: plan, members: members, slots: slots, now: now)
+            // A pass over 100,000 members is a few hundred milliseconds of pure compute: run it off the
+            // cooperative pool so request handling keeps its threads.
+            let result = await withCheckedContinuation { continuation in
+                DispatchQueue.global(qos: .utility).async { continuation.resume(returning: Reconciler.reconcile(input)) }
+            }
             var siteDirectives: [String: [Directive]] = [:]
             var evicted: [String] = []
             for action in result.actions {
