@@ -20,14 +20,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Check locally first: errors point at the file with line, column and caret.
-        let loaded: LoadedSpec
-        do {
-            loaded = try SpecLoader().load(path: file)
-        } catch {
-            throw CLIError(error.description)
-        }
-        let renderer = DiagnosticRenderer(fileName: file, text: loaded.source.text, style: Terminal.stderr.diagnosticStyle)
-        for diagnostic in loaded.diagnostics { Terminal.stderr.write(renderer.render(diagnostic) + "\n") }
+        let (loaded, _) = try SpecFile.load(file)
         guard loaded.isValid else { throw CLIError("\(file) is invalid; nothing was applied", code: 1) }
 
         var body: [String: Any] = ["spec": loaded.source.text]

@@ -22,16 +22,7 @@ struct PlanCommand: ParsableCommand {
     var templates: String?
 
     func run() throws {
-        let loaded: LoadedSpec
-        do {
-            loaded = try SpecLoader().load(path: file)
-        } catch {
-            throw CLIError(error.description)
-        }
-        let renderer = DiagnosticRenderer(fileName: file, text: loaded.source.text, style: Terminal.stderr.diagnosticStyle)
-        for diagnostic in loaded.diagnostics {
-            Terminal.stderr.write(renderer.render(diagnostic) + "\n")
-        }
+        let (loaded, renderer) = try SpecFile.load(file)
         guard let run = loaded.validRun else {
             throw CLIError("\(file) is invalid; nothing was planned", code: 1)
         }
