@@ -16,7 +16,8 @@ run: build
 
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	# End-to-end suites start servers and MPI jobs: one suite at a time keeps their timing honest on 2 cores.
+	$(SWIFT) test --skip-build --no-parallel
 	bash scripts/check-examples.sh
 
 bench: setup
