@@ -1,5 +1,6 @@
 import Foundation
 import IntermeshControl
+import IntermeshPlan
 import IntermeshStore
 
 /// The live members of every run, in memory: heartbeats only touch memory, so 100,000 members at a 2 s
@@ -76,5 +77,3 @@ public actor PlanCache {
         return plan
     }
 }
-
-import IntermeshPlan

@@ -25,12 +25,10 @@ public struct Directive: Codable, Sendable, Equatable {
 /// launch and stop directives wait for each site's agent in its heartbeat answers.
 public actor Reconciliation {
     let plane: ControlPlane
-    let logger: Logger
     var directives: [String: [String: [Directive]]] = [:]
 
-    public init(plane: ControlPlane, logger: Logger) {
+    public init(plane: ControlPlane) {
         self.plane = plane
-        self.logger = logger
     }
 
     /// Joiners served by each donor recently (a transfer is assumed to last a minute).

@@ -43,7 +43,7 @@ public enum Server {
     /// The HTTP server with the reconcile loop as a service beside it; both stop on SIGTERM or SIGINT.
     public static func application(configuration: ServerConfiguration, plane: ControlPlane, logger: Logger,
                                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let reconciliation = Reconciliation(plane: plane, logger: logger)
+        let reconciliation = Reconciliation(plane: plane)
         return Application(
             router: router(plane: plane, reconciliation: reconciliation),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "intermesh"),

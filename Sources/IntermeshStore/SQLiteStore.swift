@@ -225,16 +225,6 @@ public final class SQLiteStore: Store {
 
     // MARK: Members and slots
 
-    public func saveMembers(_ members: [MemberRecord], run: String) async throws {
-        let rows = try members.map { ($0.id, try Self.json($0)) }
-        try await pool.write { db in
-            for (id, record) in rows {
-                try db.execute(sql: "INSERT INTO members (id, run, record) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record",
-                               arguments: [id, run, record])
-            }
-        }
-    }
-
     public func register(_ members: [MemberRecord], slots: [String: SlotRecord], events: [(kind: String, message: String)], run: String,
                          now: Date) async throws {
         let memberRows = try members.map { ($0.id, try Self.json($0)) }

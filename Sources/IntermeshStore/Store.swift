@@ -24,7 +24,6 @@ public protocol Store: Sendable {
     func token(id: String) async throws -> TokenRecord?
     func tokenCount() async throws -> Int
 
-    func saveMembers(_ members: [MemberRecord], run: String) async throws
     /// New members, their slots' launch history and the events saying so, in one transaction.
     func register(_ members: [MemberRecord], slots: [String: SlotRecord], events: [(kind: String, message: String)], run: String, now: Date) async throws
     func members(of run: String) async throws -> [MemberRecord]

@@ -43,7 +43,8 @@ import Testing
             _ = try await store.apply(request(hash: "a"))
             let token = AccessToken.issue(role: .agent, run: "demo", site: "alpha", description: "t", now: now)
             try await store.saveToken(token.record)
-            try await store.saveMembers([MemberRecord(id: "m1", site: "alpha", slot: "alpha/0", lastHeartbeat: now)], run: "demo")
+            try await store.register([MemberRecord(id: "m1", site: "alpha", slot: "alpha/0", lastHeartbeat: now)], slots: [:], events: [],
+                                     run: "demo", now: now)
             try await store.saveSlot("alpha/0", SlotRecord(launches: [now], quarantined: false), run: "demo")
         }
         let store = try SQLiteStore(directory: directory)
