@@ -59,6 +59,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // Site agents: launch, supervise, adopt and stop a site's replicas as the control plane directs.
+        .target(
+            name: "IntermeshAgent",
+            dependencies: ["IntermeshPlan", "IntermeshControl", "IntermeshStore", "IntermeshServer", "IntermeshClient"]
+        ),
         // The plan compiler: replicas, ranks, ports, shards, estimate, rendered launch files.
         .target(
             name: "IntermeshPlan",
@@ -77,6 +82,7 @@ let package = Package(
                 "IntermeshServer",
                 "IntermeshClient",
                 "IntermeshStore",
+                "IntermeshAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -115,5 +121,6 @@ let package = Package(
         .testTarget(name: "IntermeshControlTests", dependencies: ["IntermeshControl"]),
         .testTarget(name: "IntermeshStoreTests", dependencies: ["IntermeshStore"]),
         .testTarget(name: "IntermeshServerTests", dependencies: ["IntermeshServer", "IntermeshClient"]),
+        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshServer", "IntermeshClient", "IntermeshStore"]),
     ]
 )

@@ -9,7 +9,8 @@ public struct Intermesh: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, PlanCommand.self, SchemaCommand.self, ServeCommand.self, ApplyCommand.self,
-            GetCommand.self, DescribeCommand.self, EventsCommand.self, DiffCommand.self, TokenCommand.self,
+            GetCommand.self, DescribeCommand.self, EventsCommand.self, DiffCommand.self, TokenCommand.self, AgentCommand.self,
+            UpCommand.self,
         ]
     )
 

@@ -18,6 +18,11 @@ public struct MemberRecord: Codable, Sendable, Hashable {
     public var lastHeartbeat: Date
     /// Set by a deathrattle: the member is leaving and must not be waited for.
     public var leaving: Bool
+    /// Mean training loss of the member's last outer step, and its inner-step throughput.
+    public var loss: Double?
+    public var tokensPerSecond: Double?
+    /// Where the member's leader listens, as it advertises itself (peers learn addresses from quorum answers).
+    public var address: MemberAddress?
 
     public init(id: String, site: String, slot: String, incarnation: Int = 1, state: MemberState = .training, outerStep: Int = 0,
                 revision: String? = nil, lastHeartbeat: Date, leaving: Bool = false) {
@@ -33,14 +38,37 @@ public struct MemberRecord: Codable, Sendable, Hashable {
     }
 }
 
+/// A member leader's endpoints: the outer all-reduce ring and the control (live recovery) port.
+public struct MemberAddress: Codable, Sendable, Hashable {
+    public var host: String
+    public var ringPort: Int
+    public var controlPort: Int
+
+    public init(host: String, ringPort: Int, controlPort: Int) {
+        self.host = host
+        self.ringPort = ringPort
+        self.controlPort = controlPort
+    }
+}
+
 /// Launch history of one replica slot, for its restart budget.
 public struct SlotRecord: Codable, Sendable, Hashable {
     public var launches: [Date]
     public var quarantined: Bool
+    /// The member id of the last recorded launch: a registration of that member is not a second launch.
+    public var lastMember: String?
 
-    public init(launches: [Date] = [], quarantined: Bool = false) {
+    public init(launches: [Date] = [], quarantined: Bool = false, lastMember: String? = nil) {
         self.launches = launches
         self.quarantined = quarantined
+        self.lastMember = lastMember
+    }
+
+    /// Records a launch of `member` at `now`, once per member; keeps the last 64.
+    public mutating func recordLaunch(of member: String, at now: Date) {
+        guard member != lastMember else { return }
+        launches = Array((launches + [now]).suffix(64))
+        lastMember = member
     }
 }
 

@@ -30,6 +30,7 @@ struct API {
         router.post("/v1/runs/:run/sites/:site/quorum") { request, context in try await quorum(request, context) }
         router.post("/v1/runs/:run/sites/:site/intent") { request, context in try await intent(request, context) }
         router.post("/v1/runs/:run/sites/:site/donor") { request, context in try await donor(request, context) }
+        router.post("/v1/runs/:run/sites/:site/agent") { request, context in try await agentReport(request, context) }
     }
 
     func runName(_ context: ServerContext) throws -> String {
@@ -95,6 +96,7 @@ struct API {
         let name = try runName(context)
         guard try await plane.store.deleteRun(name) else { throw APIError.notFound("no run named \(name)") }
         await plane.members.forget(run: name)
+        await board.forget(run: name)
         return try JSONBody.response(["run": name, "deleted": "true"])
     }
 
@@ -183,12 +185,18 @@ extension API {
             guard !beat.id.isEmpty, beat.id.count <= 64, beat.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
                 throw APIError.badRequest("member id must be 1 to 64 letters, digits or '-'")
             }
-            records.append(MemberRecord(id: beat.id, site: site, slot: beat.slot, incarnation: beat.incarnation ?? 1, state: beat.state,
-                                        outerStep: beat.outerStep ?? 0, revision: beat.revision, lastHeartbeat: now, leaving: beat.leaving ?? false))
+            var record = MemberRecord(id: beat.id, site: site, slot: beat.slot, incarnation: beat.incarnation ?? 1, state: beat.state,
+                                      outerStep: beat.outerStep ?? 0, revision: beat.revision, lastHeartbeat: now, leaving: beat.leaving ?? false)
+            record.loss = beat.loss.flatMap { $0.isFinite ? $0 : nil }
+            record.tokensPerSecond = beat.tokensPerSecond.flatMap { $0.isFinite ? $0 : nil }
+            record.address = beat.address
+            records.append(record)
         }
         try await plane.members.beat(run: name, records, now: now)
         let directives = await reconciliation.directives(run: name, site: site)
-        return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives))
+        let draining = await reconciliation.draining(run: name)
+        return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives,
+                                                       drain: records.map(\.id).filter { draining.contains($0) }))
     }
 
     func members(_ context: ServerContext) async throws -> Response {
@@ -208,11 +216,13 @@ extension API {
 }
 
 extension API {
-    /// The slot's plan index, checked against the caller's site.
-    func slotIndex(_ slot: String, site: String, plan: Plan) throws -> Int {
+    /// Checks a member's slot against the caller's site: in the active plan, or still live (draining after a revision removed it).
+    func checkSlot(_ slot: String, site: String, plan: Plan, run: String) async throws {
         guard slot.hasPrefix(site + "/") else { throw APIError.forbidden("slot \(slot) is not in site \(site)") }
-        guard let (_, replica) = plan.replica(slot: slot) else { throw APIError.notFound("the active plan has no slot \(slot)") }
-        return replica.globalIndex
+        if plan.replica(slot: slot) != nil { return }
+        guard await plane.members.members(of: run).contains(where: { $0.slot == slot && !$0.leaving }) else {
+            throw APIError.notFound("the active plan has no slot \(slot)")
+        }
     }
 
     func memberContext(_ context: ServerContext) async throws -> (String, String, Plan) {
@@ -224,33 +234,47 @@ extension API {
         return (name, site, plan)
     }
 
+    /// Where each slot's leader listens: as the member advertised it, else as the plan places it.
+    func addresses(_ slots: [String], run: String, plan: Plan) async -> [RingMember] {
+        let members = await plane.members.members(of: run)
+        var advertised: [String: MemberAddress] = [:]
+        for member in members where !member.leaving { if let address = member.address { advertised[member.slot] = address } }
+        return slots.map { slot in
+            if let address = advertised[slot] {
+                return RingMember(slot: slot, host: address.host, ringPort: address.ringPort, controlPort: address.controlPort)
+            }
+            let replica = plan.replica(slot: slot)?.1
+            return RingMember(slot: slot, host: replica?.host ?? "", ringPort: replica?.ports.ring ?? 0, controlPort: replica?.ports.recovery ?? 0)
+        }
+    }
+
     /// Long-poll (up to 10 s) for outer step k's quorum.
     func quorum(_ request: Request, _ context: ServerContext) async throws -> Response {
         let (name, site, plan) = try await memberContext(context)
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
         guard body.step >= 0 else { throw APIError.badRequest("step must not be negative") }
-        let member = try slotIndex(body.slot, site: site, plan: plan)
+        try await checkSlot(body.slot, site: site, plan: plan, run: name)
         let policy = plan.run.spec.faultPolicy
         let registry = plane.members
         let now = plane.now
-        let indices = Dictionary(uniqueKeysWithValues: plan.sites.flatMap(\.replicas).map { ($0.slot, $0.globalIndex) })
+        let planned = Set(plan.sites.flatMap(\.replicas).map(\.slot))
         let answer = await board.join(
-            run: name, step: body.step, member: member, failed: body.failed, planned: Set(indices.values),
+            run: name, step: body.step, slot: body.slot, failed: body.failed, planned: planned,
             rules: QuorumRules(minReplicas: policy.minReplicas, joinTimeout: policy.joinTimeout.seconds),
             tick: policy.quorumTick.seconds, deadline: plane.now().addingTimeInterval(10)) {
                 let members = await registry.members(of: name)
                 let current = now()
                 return Set(members.filter { !$0.leaving && current.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds }
-                    .compactMap { indices[$0.slot] })
+                    .map(\.slot))
             }
-        let slots = Dictionary(uniqueKeysWithValues: indices.map { ($1, $0) })
         switch answer {
         case let .formed(decision):
-            return try JSONBody.response(QuorumResponse(status: "formed", quorum: decision, slots: decision.members.compactMap { slots[$0] }))
+            return try JSONBody.response(QuorumResponse(status: "formed", quorum: decision, slots: decision.slots,
+                                                        ring: await addresses(decision.slots, run: name, plan: plan)))
         case .missed:
-            return try JSONBody.response(QuorumResponse(status: "missed", quorum: nil, slots: []))
+            return try JSONBody.response(QuorumResponse(status: "missed", quorum: nil, slots: [], ring: []))
         case .waiting:
-            return try JSONBody.response(QuorumResponse(status: "waiting", quorum: nil, slots: []))
+            return try JSONBody.response(QuorumResponse(status: "waiting", quorum: nil, slots: [], ring: []))
         }
     }
 
@@ -258,7 +282,8 @@ extension API {
     func intent(_ request: Request, _ context: ServerContext) async throws -> Response {
         let (name, site, plan) = try await memberContext(context)
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
-        await board.intend(run: name, step: body.step, member: try slotIndex(body.slot, site: site, plan: plan))
+        try await checkSlot(body.slot, site: site, plan: plan, run: name)
+        await board.intend(run: name, step: body.step, slot: body.slot)
         return try JSONBody.response(["status": "ok"])
     }
 
@@ -266,7 +291,7 @@ extension API {
     func donor(_ request: Request, _ context: ServerContext) async throws -> Response {
         let (name, site, plan) = try await memberContext(context)
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
-        _ = try slotIndex(body.slot, site: site, plan: plan)
+        try await checkSlot(body.slot, site: site, plan: plan, run: name)
         let policy = plan.run.spec.faultPolicy
         let now = plane.now()
         let live = await plane.members.members(of: name).filter {
@@ -275,8 +300,9 @@ extension API {
         guard let newest = live.map(\.outerStep).max() else { throw APIError.notFound("no live member to recover from") }
         let donors = live.filter { $0.outerStep == newest }.map(\.slot)
         let chosen = await reconciliation.assignDonor(run: name, joiner: body.slot, donors: donors)
-        guard let (_, replica) = plan.replica(slot: chosen) else { throw APIError.notFound("donor \(chosen) is not in the plan") }
-        return try JSONBody.response(DonorResponse(slot: chosen, host: replica.host, controlPort: replica.ports.recovery, outerStep: newest))
+        let address = await addresses([chosen], run: name, plan: plan)[0]
+        return try JSONBody.response(DonorResponse(slot: chosen, host: address.host, controlPort: address.controlPort,
+                                                   ringPort: address.ringPort, outerStep: newest))
     }
 }
 

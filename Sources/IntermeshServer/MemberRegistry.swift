@@ -42,9 +42,8 @@ public actor MemberRegistry {
         guard !fresh.isEmpty else { return [] }
         var slots = try await store.slots(of: run, named: fresh.map(\.slot))
         for member in fresh {
-            var slot = slots[member.slot] ?? SlotRecord()
-            slot.launches = Array((slot.launches + [now]).suffix(64))
-            slots[member.slot] = slot
+            // An agent reports its launches; a member started by hand counts as launched when it registers.
+            slots[member.slot, default: SlotRecord()].recordLaunch(of: member.id, at: now)
         }
         try await store.register(fresh, slots: slots, events: fresh.map { ("Registered", "member \($0.id) registered for \($0.slot)") },
                                  run: run, now: now)

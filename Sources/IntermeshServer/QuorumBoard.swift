@@ -2,12 +2,15 @@ import Foundation
 import IntermeshControl
 
 /// The control plane's quorum rooms, one per run: members long-poll to join outer step k; the decision
-/// follows `QuorumRules` with liveness from heartbeats. Members are replica slots (their plan index).
+/// follows `QuorumRules` with liveness from heartbeats. Members are replica slots, numbered in the order the
+/// board first sees them: numbers stay put when a revision adds or removes sites (plan indices shift).
 public actor QuorumBoard {
     public struct Decision: Codable, Sendable, Equatable {
         public var id: UInt64
         public var step: Int
         public var members: [Int]
+        /// The members' slots, in ring order.
+        public var slots: [String]
     }
 
     public enum Answer: Sendable, Equatable {
@@ -19,6 +22,7 @@ public actor QuorumBoard {
     struct Room {
         var previous: Set<Int>?
         var lastId: UInt64 = 0
+        var seeded = false
         var intents: [Int: Set<Int>] = [:]
         var decided: [Int: Decision] = [:]
         var pendingStep = -1
@@ -27,6 +31,8 @@ public actor QuorumBoard {
     }
 
     var rooms: [String: Room] = [:]
+    var numbers: [String: [String: Int]] = [:]
+    var names: [String: [Int: String]] = [:]
     let now: @Sendable () -> Date
 
     public init(now: @escaping @Sendable () -> Date = Date.init) {
@@ -36,9 +42,36 @@ public actor QuorumBoard {
     /// Asks for outer step `step`; polls every `tick` until decided or `deadline`. `alive` gives the slots
     /// heartbeating now (a dead one is not waited for).
     /// Before the first quorum every planned slot is expected (up to the join timeout).
-    public func join(run: String, step: Int, member: Int, failed: UInt64?, planned: Set<Int>, rules: QuorumRules, tick: TimeInterval,
-                     deadline: Date, alive: @Sendable () async -> Set<Int>) async -> Answer {
+    public func join(run: String, step: Int, slot: String, failed: UInt64?, planned: Set<String>, rules: QuorumRules, tick: TimeInterval,
+                     deadline: Date, alive: @Sendable () async -> Set<String>) async -> Answer {
+        await join(run: run, step: step, member: number(run, slot), failed: failed, planned: Set(planned.map { number(run, $0) }),
+                   rules: rules, tick: tick, deadline: deadline) {
+            let slots = await alive()
+            return await self.numbers(run, slots)
+        }
+    }
+
+    func number(_ run: String, _ slot: String) -> Int {
+        if let known = numbers[run]?[slot] { return known }
+        let next = numbers[run]?.count ?? 0
+        numbers[run, default: [:]][slot] = next
+        names[run, default: [:]][next] = slot
+        return next
+    }
+
+    func numbers(_ run: String, _ slots: Set<String>) -> Set<Int> {
+        Set(slots.map { number(run, $0) })
+    }
+
+    func join(run: String, step: Int, member: Int, failed: UInt64?, planned: Set<Int>, rules: QuorumRules, tick: TimeInterval,
+              deadline: Date, alive: @Sendable () async -> Set<Int>) async -> Answer {
         var room = rooms[run] ?? Room()
+        if !room.seeded {
+            // Ids stay monotonic across a control-plane restart without storing them: a fresh board starts
+            // above every id an earlier one can have issued up to this step (fewer than 256 quorums per step).
+            room.lastId = max(room.lastId, UInt64(max(0, step)) << 8)
+            room.seeded = true
+        }
         if let decided = room.decided[step] {
             if !decided.members.contains(member) { return .missed }
             if failed != decided.id { return .formed(decided) }
@@ -64,7 +97,8 @@ public actor QuorumBoard {
                                           firstJoin: current.firstJoin, now: now())
             if case let .form(members) = rules.decide(input) {
                 current.lastId += 1
-                let decision = Decision(id: current.lastId, step: step, members: members)
+                let slotNames = names[run] ?? [:]
+                let decision = Decision(id: current.lastId, step: step, members: members, slots: members.map { slotNames[$0] ?? "" })
                 current.decided[step] = decision
                 current.decided = current.decided.filter { $0.key >= step - 2 }
                 current.previous = Set(members)
@@ -78,7 +112,15 @@ public actor QuorumBoard {
         }
     }
 
-    public func intend(run: String, step: Int, member: Int) {
+    public func intend(run: String, step: Int, slot: String) {
+        let member = number(run, slot)
         rooms[run, default: Room()].intents[step, default: []].insert(member)
+    }
+
+    /// Forgets a deleted run's rooms.
+    public func forget(run: String) {
+        rooms[run] = nil
+        numbers[run] = nil
+        names[run] = nil
     }
 }

@@ -26,6 +26,10 @@ public struct Directive: Codable, Sendable, Equatable {
 public actor Reconciliation {
     let plane: ControlPlane
     var directives: [String: [String: [Directive]]] = [:]
+    /// Members each run's last pass wants gone: they leave after contributing their current outer step.
+    var drains: [String: Set<String>] = [:]
+    /// When each run's directives were computed: an agent ignores a launch older than its own last launch of the slot.
+    var issued: [String: Date] = [:]
 
     public init(plane: ControlPlane) {
         self.plane = plane
@@ -51,6 +55,14 @@ public actor Reconciliation {
         directives[run]?[site] ?? []
     }
 
+    public func draining(run: String) -> Set<String> {
+        drains[run] ?? []
+    }
+
+    public func issuedAt(run: String) -> Date? {
+        issued[run]
+    }
+
     /// One level-based pass over every run; returns when to look again.
     @discardableResult
     public func pass() async throws -> TimeInterval {
@@ -72,6 +84,7 @@ public actor Reconciliation {
             }
             var siteDirectives: [String: [Directive]] = [:]
             var evicted: [String] = []
+            var draining: Set<String> = []
             for action in result.actions {
                 switch action {
                 case let .launch(site, slot):
@@ -79,6 +92,7 @@ public actor Reconciliation {
                 case let .stop(site, member, reason):
                     let slot = members.first { $0.id == member }?.slot ?? ""
                     siteDirectives[site, default: []].append(Directive(action: "stop", slot: slot, member: member, reason: reason))
+                    draining.insert(member)
                 case let .evict(member, _):
                     evicted.append(member)
                 case let .quarantine(slot, _):
@@ -92,9 +106,11 @@ public actor Reconciliation {
             }
             if !evicted.isEmpty { try await plane.members.remove(run: run.name, ids: evicted) }
             directives[run.name] = siteDirectives
+            drains[run.name] = draining
+            issued[run.name] = now
             // Events only for state changes: launch directives repeat until an agent acts on them.
             let changes = result.events.filter { !$0.hasPrefix("launching ") && !$0.hasPrefix("restarting ") }
-            try await plane.store.appendEvents(run: run.name, changes.map { ("Reconciled", $0) }, now: now)
+            try await plane.store.appendEvents(run: run.name, changes.map { ($0.hasPrefix("quarantined ") ? "Quarantined" : "Reconciled", $0) }, now: now)
             let outerStep = max(run.outerStep, members.map(\.outerStep).max() ?? 0)
             if result.conditions != run.conditions || outerStep != run.outerStep {
                 try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: result.conditions, now: now)

@@ -10,6 +10,13 @@ public struct Principal: Sendable, Equatable {
     public var site: String?
 
     public var name: String { "\(role.rawValue):\(tokenId)" }
+
+    public init(tokenId: String, role: Role, run: String?, site: String?) {
+        self.tokenId = tokenId
+        self.role = role
+        self.run = run
+        self.site = site
+    }
 }
 
 /// The request context of the API: Hummingbird's core storage, the upload limit and the caller.

@@ -83,6 +83,10 @@ public struct MemberBeat: Codable, Sendable {
     public var revision: String?
     /// The deathrattle: the member is leaving now.
     public var leaving: Bool?
+    public var loss: Double?
+    public var tokensPerSecond: Double?
+    /// The member leader's ring and control endpoints; peers learn them from quorum answers.
+    public var address: MemberAddress?
 }
 
 public struct QuorumRequest: Codable, Sendable {
@@ -99,12 +103,23 @@ public struct QuorumResponse: Codable, Sendable {
     public var quorum: QuorumBoard.Decision?
     /// Slots of the quorum's members, in ring order.
     public var slots: [String]
+    /// The ring's members with their addresses, in ring order.
+    public var ring: [RingMember]
+}
+
+/// A quorum member's slot and where its leader listens.
+public struct RingMember: Codable, Sendable, Equatable {
+    public var slot: String
+    public var host: String
+    public var ringPort: Int
+    public var controlPort: Int
 }
 
 public struct DonorResponse: Codable, Sendable {
     public var slot: String
     public var host: String
     public var controlPort: Int
+    public var ringPort: Int
     public var outerStep: Int
 }
 
@@ -117,4 +132,6 @@ public struct HeartbeatResponse: Codable, Sendable {
     public var activeRevision: Int
     public var contentHash: String
     public var directives: [Directive]
+    /// Members of this request that should leave after contributing their current outer step.
+    public var drain: [String]
 }

@@ -18,9 +18,10 @@ extension Trainer {
         case .standalone:
             membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds,
                                               shouldStop: { stopRequested != 0 })
-        case let .managed(server, token, memberId):
+        case let .managed(server, token, memberId, incarnation):
             let managed = ManagedMembership(server: server, token: token, plan: config.plan, slot: config.replica.slot,
-                                            memberId: memberId, peers: config.peers, shouldStop: { stopRequested != 0 })
+                                            memberId: memberId, incarnation: incarnation, peers: config.peers, me: config.peers[config.me],
+                                            shouldStop: { stopRequested != 0 })
             try managed.start()
             membership = managed
         }
@@ -60,19 +61,19 @@ extension Trainer {
         for donor in ordered[first...] + ordered[..<first] {
             do {
                 let started = Date()
-                let (snapshot, donorQuorum) = try SnapshotClient.pull(from: config.peers[donor], after: after)
+                let (snapshot, donorQuorum) = try SnapshotClient.pull(from: membership.peer(donor), after: after)
                 adopt(snapshot, quorum: donorQuorum)
                 adam = Self.freshAdam(config: config, count: global.count)
                 recovered = true
                 if let donorQuorum { membership.completed(donorQuorum) }
                 try membership.intend(step: outerStep + 1)
                 box?.publish(self.snapshot, quorum: donorQuorum)
-                TrainerLog.emit("recovered", ["donor": config.peers[donor].id, "outer_step": outerStep, "hash": snapshot.parameterHash,
+                TrainerLog.emit("recovered", ["donor": membership.peer(donor).id, "outer_step": outerStep, "hash": snapshot.parameterHash,
                                               "seconds": Date().timeIntervalSince(started)])
                 return
             } catch {
                 lastError = error
-                TrainerLog.emit("recovery_failed", ["donor": config.peers[donor].id, "error": "\(error)"])
+                TrainerLog.emit("recovery_failed", ["donor": membership.peer(donor).id, "error": "\(error)"])
             }
         }
         throw lastError ?? MembershipError.noQuorum("no donor")
@@ -107,7 +108,7 @@ extension Trainer {
                 return
             }
             let position = quorum.members.firstIndex(of: config.me)!
-            let peers = quorum.members.map { RingPeer(id: config.peers[$0].id, host: config.peers[$0].host, port: config.peers[$0].ringPort) }
+            let peers = quorum.members.map { membership.peer($0) }.map { RingPeer(id: $0.id, host: $0.host, port: $0.ringPort) }
             do {
                 let outcome = try RingAllReduce.run(pseudo, peers: peers, me: position, quorum: quorum.id,
                                                     quantize: config.spec.training.quantization == .int8,
@@ -146,9 +147,10 @@ extension Trainer {
             evaluation[batch.name] = Double(model.loss(global, inputs: batch.inputs, targets: batch.targets))
         }
         let tokens = Double(config.spec.training.innerSteps * config.batchSize * config.shape.context)
+        membership?.report(loss: trainLoss, tokensPerSecond: (tokens / max(1e-9, innerSeconds)).rounded())
         TrainerLog.emit("outer", [
             "outer_step": outerStep, "inner_step": innerStep, "quorum_id": Int(quorum.id),
-            "quorum": quorum.members.map { config.peers[$0].id }, "loss": trainLoss, "eval": evaluation,
+            "quorum": quorum.members.compactMap { membership?.peer($0).id }, "loss": trainLoss, "eval": evaluation,
             "bytes_sent": outcome.bytesSent, "bytes_received": outcome.bytesReceived,
             "sync_seconds": syncSeconds, "tokens_per_s": (tokens / max(1e-9, innerSeconds)).rounded(),
             "hash": TrainerSnapshot.hash(global), "revision": config.plan.contentHash,

@@ -3,6 +3,8 @@ import IntermeshSpec
 
 /// Set by SIGTERM or SIGINT; checked between inner steps.
 nonisolated(unsafe) var stopRequested: Int32 = 0
+/// Set by SIGUSR1 (an agent draining the replica): leave after contributing the current outer step.
+nonisolated(unsafe) var drainSignalled: Int32 = 0
 
 /// One replica of the reference engine: H inner steps of AdamW (ranks averaging gradients over MPI),
 /// then, on the leader, the outer step: quorum, int8 ring all-reduce of the pseudo-gradient, Nesterov.
@@ -56,11 +58,13 @@ public final class Trainer {
     public func run() throws -> Int32 {
         signal(SIGTERM) { _ in stopRequested = 1 }
         signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGUSR1) { _ in drainSignalled = 1 }
         // A parent may have started us with these blocked; a replica must always hear its stop signal.
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGUSR1)
         sigprocmask(SIG_UNBLOCK, &signals, nil)
         // Header from rank 0: outer step, inner step, reset the inner optimizer, stop.
         var header: [Int64] = [0, 0, 0, 0]
@@ -111,12 +115,18 @@ public final class Trainer {
                 recovered = false
                 do {
                     try outerStep(local: local, trainLoss: lossSum / Double(h), innerSeconds: innerSeconds)
-                    header = [Int64(outerStep), Int64(innerStep), recovered ? 1 : 0, 0]
+                    // A drained replica has contributed this step; it leaves before starting another.
+                    let drain = drainSignalled != 0 || membership?.drainRequested == true
+                    header = [Int64(outerStep), Int64(innerStep), recovered ? 1 : 0, drain ? 2 : 0]
                 } catch MembershipError.stopped {
                     header = [Int64(outerStep), Int64(innerStep), 0, 1]
                 }
             }
             try synchronizeRanks(&header)
+            if header[3] == 2 {
+                if group.isLeader { leave(reason: "drained") }
+                return 0
+            }
             if header[3] != 0 {
                 // Stopped while waiting for a quorum: nothing of this outer step was applied.
                 if group.isLeader { leave(reason: "signal") }

@@ -12,8 +12,8 @@ public struct TrainerConfig: Sendable {
     public enum Mode: Sendable {
         /// The plan's replicas are static peers.
         case standalone
-        /// Through the control plane: URL, bearer token, this incarnation's member id.
-        case managed(server: String, token: String, memberId: String)
+        /// Through the control plane: URL, bearer token, this incarnation's member id and number.
+        case managed(server: String, token: String, memberId: String, incarnation: Int)
     }
 
     public var mode: Mode

@@ -30,10 +30,10 @@ struct TrainerCommand: ParsableCommand {
     @Option(help: "Stop after this many outer steps (default: the spec's training.outerSteps).")
     var outerSteps: Int?
 
-    @Option(help: "Directory that relative data paths start from (default: the current directory).")
+    @Option(help: "Directory that relative data paths start from (default: $INTERMESH_DATA_DIR, else the current directory).")
     var dataDir: String?
 
-    @Option(help: "Checkpoint directory (default: <checkpoint.path>/<site>/replica-<i>).")
+    @Option(help: "Checkpoint directory (default: $INTERMESH_CHECKPOINT_DIR, else <checkpoint.path>/<site>/replica-<i>).")
     var checkpointDir: String?
 
     @Option(help: "Seconds an outer all-reduce may stall before the step fails (default: the heartbeat timeout).")
@@ -53,15 +53,17 @@ struct TrainerCommand: ParsableCommand {
                 throw ValidationError("managed mode needs --token-file (or INTERMESH_TOKEN_FILE) with an agent token")
             }
             let id = memberId ?? environment["INTERMESH_MEMBER_ID"] ?? UUID().uuidString.lowercased()
-            mode = .managed(server: server, token: token.trimmingCharacters(in: .whitespacesAndNewlines), memberId: id)
+            let incarnation = environment["INTERMESH_INCARNATION"].flatMap { Int($0) } ?? 1
+            mode = .managed(server: server, token: token.trimmingCharacters(in: .whitespacesAndNewlines), memberId: id, incarnation: incarnation)
         } else {
             throw ValidationError("choose --standalone (static peers) or --server URL (managed by intermesh serve)")
         }
         let group = MPIGroup()
         defer { group.finish() }
         do {
-            let config = try TrainerConfig(planPath: planPath, slot: slot, mode: mode, outerSteps: outerSteps, dataDirectory: dataDir,
-                                           checkpointDirectory: checkpointDir, syncTimeout: syncTimeout)
+            let config = try TrainerConfig(planPath: planPath, slot: slot, mode: mode, outerSteps: outerSteps,
+                                           dataDirectory: dataDir ?? environment["INTERMESH_DATA_DIR"],
+                                           checkpointDirectory: checkpointDir ?? environment["INTERMESH_CHECKPOINT_DIR"], syncTimeout: syncTimeout)
             let status = try Trainer(config: config, group: group).run()
             if status != 0 { throw ExitCode(status) }
         } catch let error as ExitCode {

@@ -2,7 +2,8 @@ import Foundation
 import IntermeshPlan
 
 /// Membership through the control plane (`intermesh serve`): heartbeats with a deathrattle, a long-polled
-/// quorum per outer step, announced joins, and donors it assigns.
+/// quorum per outer step, announced joins, and donors it assigns. Peers are learnt from the control plane's
+/// answers (slots and addresses), so members that a later revision added are reachable too.
 public final class ManagedMembership: Membership, @unchecked Sendable {
     let server: String
     let token: String
@@ -10,24 +11,32 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     let site: String
     let slot: String
     let memberId: String
-    let peers: [PeerAddress]
+    let incarnation: Int
+    let address: PeerAddress
     let interval: Double
     let shouldStop: @Sendable () -> Bool
     let lock = NSLock()
     var state = "joining"
     var outerStep = 0
+    var loss: Double?
+    var tokensPerSecond: Double?
     var revision: String
     var running = true
+    var draining = false
+    /// Peers by local index: the plan's replicas first (index = plan index), then slots learnt later.
+    var peers: [PeerAddress]
 
-    public init(server: String, token: String, plan: Plan, slot: String, memberId: String, peers: [PeerAddress],
-                shouldStop: @escaping @Sendable () -> Bool) {
+    public init(server: String, token: String, plan: Plan, slot: String, memberId: String, incarnation: Int, peers: [PeerAddress],
+                me: PeerAddress, shouldStop: @escaping @Sendable () -> Bool) {
         self.server = server
         self.token = token
         run = plan.runName
         site = String(slot.split(separator: "/")[0])
         self.slot = slot
         self.memberId = memberId
+        self.incarnation = incarnation
         self.peers = peers
+        address = me
         interval = plan.run.spec.faultPolicy.heartbeatInterval.seconds
         revision = plan.contentHash
         self.shouldStop = shouldStop
@@ -53,6 +62,12 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         return running
     }
 
+    public var drainRequested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return draining
+    }
+
     public func report(state: String, outerStep: Int) {
         lock.lock()
         self.state = state
@@ -60,17 +75,57 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         lock.unlock()
     }
 
+    public func report(loss: Double, tokensPerSecond: Double) {
+        lock.lock()
+        self.loss = loss
+        self.tokensPerSecond = tokensPerSecond
+        lock.unlock()
+    }
+
     func beat(leaving: Bool) throws {
         lock.lock()
-        let member: [String: Any] = ["id": memberId, "slot": slot, "state": state, "outerStep": outerStep, "revision": revision, "leaving": leaving]
+        var member: [String: Any] = [
+            "id": memberId, "slot": slot, "incarnation": incarnation, "state": state, "outerStep": outerStep, "revision": revision,
+            "leaving": leaving,
+            "address": ["host": address.host, "ringPort": address.ringPort, "controlPort": address.controlPort],
+        ]
+        if let loss, loss.isFinite { member["loss"] = loss }
+        if let tokensPerSecond { member["tokensPerSecond"] = tokensPerSecond }
         lock.unlock()
         let (status, body) = try HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/heartbeats", token: token,
                                                json: ["members": [member]], timeout: 5)
         guard status == 200 else { throw MembershipError.noQuorum("heartbeat refused (\(status)): \(Self.message(body))") }
+        if let drain = body["drain"] as? [String], drain.contains(memberId) {
+            lock.lock()
+            draining = true
+            lock.unlock()
+        }
     }
 
     static func message(_ body: [String: Any]) -> String {
         ((body["error"] as? [String: Any])?["message"] as? String) ?? "no message"
+    }
+
+    public func peer(_ index: Int) -> PeerAddress {
+        lock.lock()
+        defer { lock.unlock() }
+        return peers[index]
+    }
+
+    /// The local index of a slot, learning (or updating) its address.
+    func index(slot: String, host: String, ringPort: Int, controlPort: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = peers.firstIndex(where: { $0.id == slot }) {
+            if !host.isEmpty, ringPort > 0 {
+                peers[known].host = host
+                peers[known].ringPort = ringPort
+                peers[known].controlPort = controlPort
+            }
+            return known
+        }
+        peers.append(PeerAddress(index: peers.count, id: slot, host: host, controlPort: controlPort, ringPort: ringPort))
+        return peers.count - 1
     }
 
     public func join(step: Int, failed: Quorum?, suspects: [Int]) throws -> Quorum {
@@ -84,11 +139,19 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 1)
                 continue
             }
+            if status == 503 || status == 502 {
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
             guard status == 200 else { throw MembershipError.noQuorum("quorum request refused (\(status)): \(Self.message(body))") }
             switch body["status"] as? String {
             case "formed":
-                guard let quorum = body["quorum"] as? [String: Any], let id = quorum["id"] as? Int, let members = quorum["members"] as? [Int] else {
+                guard let quorum = body["quorum"] as? [String: Any], let id = quorum["id"] as? Int, let ring = body["ring"] as? [[String: Any]] else {
                     throw MembershipError.noQuorum("malformed quorum answer")
+                }
+                let members = ring.map {
+                    index(slot: $0["slot"] as? String ?? "", host: $0["host"] as? String ?? "", ringPort: $0["ringPort"] as? Int ?? 0,
+                          controlPort: $0["controlPort"] as? Int ?? 0)
                 }
                 return Quorum(id: UInt64(id), step: step, members: members)
             case "missed":
@@ -117,8 +180,9 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
 
     public func donors(newerThan step: Int) -> [(peer: Int, outerStep: Int)] {
         guard let (status, body) = try? HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/donor", token: token, json: ["step": 0, "slot": slot], timeout: 10),
-              status == 200, let donorSlot = body["slot"] as? String, let donorStep = body["outerStep"] as? Int, donorStep > step,
-              let peer = peers.first(where: { $0.id == donorSlot }) else { return [] }
-        return [(peer.index, donorStep)]
+              status == 200, let donorSlot = body["slot"] as? String, let donorStep = body["outerStep"] as? Int, donorStep > step else { return [] }
+        let peer = index(slot: donorSlot, host: body["host"] as? String ?? "", ringPort: body["ringPort"] as? Int ?? 0,
+                         controlPort: body["controlPort"] as? Int ?? 0)
+        return [(peer, donorStep)]
     }
 }

@@ -29,6 +29,20 @@ public protocol Membership: AnyObject, Sendable {
 
     /// What this member is doing, for its heartbeats.
     func report(state: String, outerStep: Int)
+
+    /// The last outer step's mean training loss and inner-step throughput, for heartbeats.
+    func report(loss: Double, tokensPerSecond: Double)
+
+    /// Where peer `index` (a member index of a quorum or a donor list) listens.
+    func peer(_ index: Int) -> PeerAddress
+
+    /// Set when the control plane wants this member gone: it leaves after contributing its current outer step.
+    var drainRequested: Bool { get }
+}
+
+extension Membership {
+    public func report(loss: Double, tokensPerSecond: Double) {}
+    public var drainRequested: Bool { false }
 }
 
 public enum MembershipError: Error, CustomStringConvertible {

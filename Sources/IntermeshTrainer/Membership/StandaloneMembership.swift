@@ -116,6 +116,8 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
 
     public func report(state: String, outerStep: Int) {}
 
+    public func peer(_ index: Int) -> PeerAddress { peers[index] }
+
     /// What a peer last completed, for recovery decisions; nil when it does not answer.
     public func status(of peer: Int, timeout: Double = 2) -> ReplicaStatus? {
         let address = peers[peer]

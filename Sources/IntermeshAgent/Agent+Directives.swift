@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import IntermeshControl
+import IntermeshPlan
+import IntermeshServer
+import IntermeshStore
+
+extension Agent {
+    /// Carries out one answer of the control plane.
+    func act(on response: AgentResponse) async throws {
+        if response.activeRevision != revision { try await load(revision: response.activeRevision) }
+        if response.phase != phase {
+            say("run is \(response.phase)")
+            phase = response.phase
+        }
+        guard response.phase == "running", let plan else {
+            for record in state.replicas where record.stopRequestedAt == nil { requestStop(record.member, reason: "run \(response.phase)", drain: true) }
+            return
+        }
+        let issued = response.issuedAt ?? .distantPast
+        for directive in response.directives {
+            switch directive.action {
+            case "launch":
+                guard !state.replicas.contains(where: { $0.slot == directive.slot }) else { continue }
+                // Issued before this slot's last process ended: the control plane has not seen the exit yet.
+                if let ended = lastEnded[directive.slot], ended >= issued { continue }
+                guard let (sitePlan, replica) = plan.replica(slot: directive.slot), sitePlan.name == site else { continue }
+                launch(replica, of: sitePlan)
+            case "stop":
+                if let member = directive.member { requestStop(member, reason: directive.reason ?? "not wanted", drain: true) }
+            default:
+                continue
+            }
+        }
+        restartChanged(plan: plan)
+    }
+
+    /// Restart-class changes: replicas launched from a different replica plan are relaunched one at a time.
+    func restartChanged(plan: Plan) {
+        guard let sitePlan = plan.site(named: site), !state.replicas.contains(where: { $0.stopRequestedAt != nil }) else { return }
+        for record in state.replicas {
+            guard let replica = sitePlan.replicas.first(where: { $0.slot == record.slot }) else { continue }
+            if Self.signature(replica, of: sitePlan) != record.signature {
+                requestStop(record.member, reason: "its launch changed in revision \(revision ?? 0)", drain: false)
+                return
+            }
+        }
+    }
+
+    /// What a replica's launch depends on; a change of any of it needs a relaunch. (Data shards are left out:
+    /// a running replica keeps sampling its shard when the run grows.)
+    static func signature(_ replica: ReplicaPlan, of site: SitePlan) -> String {
+        let parts: [String] = [
+            site.launcher.rawValue, site.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1}"),
+            site.secretEnv.joined(separator: ","), replica.host, replica.ranks.map { "\($0.host)/\($0.localRank)" }.joined(separator: ","),
+            "\(replica.ports.ring),\(replica.ports.recovery),\(replica.ports.rendezvous),\(replica.ports.metrics)",
+            replica.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1}"),
+            replica.command.joined(separator: "\u{1}"),
+        ]
+        return parts.joined(separator: "\u{2}")
+    }
+
+    /// Fetches a revision's plan and renders its launch files into `revisions/<n>/`.
+    func load(revision number: Int) async throws {
+        let record: RevisionRecord = try await client.get("/v1/runs/\(config.run)/revisions/\(number)")
+        var plan = try JSONDecoder().decode(Plan.self, from: Data(record.plan.utf8))
+        let templates = try TemplateSet(directory: config.templates ?? TemplateSet.locate() ?? "templates")
+        let files = try LaunchRenderer(templates: templates).render(&plan)
+        let directory = config.stateDirectory.appendingPathComponent("revisions/\(number)")
+        try PlanWriter.write(plan, files: files, to: directory.path)
+        self.plan = plan
+        revision = number
+        revisionDirectory = directory
+        say("revision \(number) (\(plan.contentHash.prefix(12))): \(plan.site(named: site)?.replicas.count ?? 0) replicas for site \(site)")
+        prune()
+    }
+
+    /// Removes rendered revisions that neither the current plan nor a running replica uses.
+    func prune() {
+        let root = config.stateDirectory.appendingPathComponent("revisions")
+        let used = Set(state.replicas.map(\.revision) + [revision ?? -1])
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] {
+            if let number = Int(entry), !used.contains(number) { try? FileManager.default.removeItem(at: root.appendingPathComponent(entry)) }
+        }
+    }
+
+    /// Starts a new incarnation of a slot with the site's launcher (its rendered `launch.sh`).
+    func launch(_ replica: ReplicaPlan, of sitePlan: SitePlan) {
+        guard let revision, let revisionDirectory else { return }
+        let incarnation = (state.incarnations[replica.slot] ?? 0) + 1
+        let member = UUID().uuidString.lowercased()
+        let name = "\(site)-\(replica.index)"
+        let log = config.stateDirectory.appendingPathComponent("logs/\(name).log").path
+        let script = revisionDirectory.appendingPathComponent(replica.directory(site: site)).appendingPathComponent("launch.sh").path
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("INTERMESH_") }
+        if let programs = config.programDirectory { environment["PATH"] = programs + ":" + (environment["PATH"] ?? "/usr/bin:/bin") }
+        environment["INTERMESH_SERVER"] = config.server
+        environment["INTERMESH_TOKEN_FILE"] = tokenFile.path
+        environment["INTERMESH_MEMBER_ID"] = member
+        environment["INTERMESH_INCARNATION"] = String(incarnation)
+        environment["INTERMESH_RUN"] = config.run
+        environment["INTERMESH_SITE"] = site
+        environment["INTERMESH_SLOT"] = replica.slot
+        environment["INTERMESH_REVISION"] = String(revision)
+        environment["INTERMESH_AGENT_DIR"] = config.stateDirectory.path
+        environment["INTERMESH_CHECKPOINT_DIR"] = config.stateDirectory.appendingPathComponent("checkpoints/\(name)").path
+        let banner = "=== \(Timestamps.format(Date())) incarnation \(incarnation) of \(replica.slot), member \(member), revision \(revision)\n"
+        if let handle = FileHandle(forWritingAtPath: log) ?? {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            return FileHandle(forWritingAtPath: log)
+        }() {
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: Data(banner.utf8))
+            try? handle.close()
+        }
+        do {
+            let pid = try ReplicaProcess.spawn("/bin/bash", [script], environment: environment, directory: config.workingDirectory.path, log: log)
+            children.insert(pid)
+            let started = ReplicaProcess.ProcStat(pid: pid)?.startTime ?? 0
+            state.incarnations[replica.slot] = incarnation
+            state.replicas.append(ReplicaRecord(slot: replica.slot, member: member, incarnation: incarnation, pid: pid, startTime: started,
+                                                revision: revision, signature: Self.signature(replica, of: sitePlan), log: log,
+                                                launchedAt: Date()))
+            save()
+            launched.append(LaunchReport(slot: replica.slot, member: member, incarnation: incarnation, pid: pid))
+            say("launched \(replica.slot) (incarnation \(incarnation), member \(member), pid \(pid))")
+        } catch {
+            say("error: \(error)")
+            exited.append(ExitReport(slot: replica.slot, member: member, code: 127, signal: nil, lastLines: ["\(error)"]))
+            lastEnded[replica.slot] = Date()
+        }
+    }
+
+    /// Asks a replica to go: a drain lets it contribute its current outer step (the control plane tells it in
+    /// its heartbeats) before SIGTERM; otherwise SIGTERM now. SIGKILL follows if it lingers.
+    func requestStop(_ member: String, reason: String, drain: Bool) {
+        guard let position = state.replicas.firstIndex(where: { $0.member == member }), state.replicas[position].stopRequestedAt == nil else { return }
+        let now = Date()
+        state.replicas[position].stopRequestedAt = now
+        state.replicas[position].stopReason = reason
+        if !drain {
+            ReplicaProcess.signalGroup(state.replicas[position].pid, SIGTERM)
+            state.replicas[position].terminatedAt = now
+        }
+        say("stopping \(state.replicas[position].slot) (member \(member)): \(reason)")
+        save()
+    }
+
+    /// Stops every replica now (SIGTERM, then SIGKILL after the grace period) and waits for them.
+    func stopAll(reason: String) async {
+        for record in state.replicas { requestStop(record.member, reason: reason, drain: false) }
+        let deadline = Date().addingTimeInterval(config.killGrace + 2)
+        while !state.replicas.isEmpty, Date() < deadline {
+            supervise()
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        for record in state.replicas { ReplicaProcess.signalGroup(record.pid, SIGKILL) }
+        supervise()
+        _ = try? await contact()
+    }
+}

@@ -1,0 +1,198 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import IntermeshClient
+import IntermeshPlan
+import IntermeshServer
+
+/// How an agent runs: which site of which run, where its control plane and its state are.
+public struct AgentConfiguration: Sendable {
+    public var run: String
+    public var site: String
+    public var server: String
+    public var token: String
+    /// Rendered plans, replica logs, checkpoints and `agent.json`.
+    public var stateDirectory: URL
+    /// The directory replicas start in (relative data paths of the spec start there).
+    public var workingDirectory: URL
+    /// Where the `intermesh-trainer` and other sibling programs are; put first on the replicas' PATH.
+    public var programDirectory: String?
+    public var templates: String?
+    /// How long a drained replica may take to contribute its last outer step before it gets SIGTERM.
+    public var drainGrace: Double = 60
+    /// How long after SIGTERM before SIGKILL.
+    public var killGrace: Double = 10
+    public var tick: Double = 0.5
+    /// On SIGTERM or SIGINT, stop the replicas too (as `intermesh up` wants); by default they keep training.
+    public var stopReplicasOnExit = false
+
+    public init(run: String, site: String, server: String, token: String, stateDirectory: URL, workingDirectory: URL) {
+        self.run = run
+        self.site = site
+        self.server = server
+        self.token = token
+        self.stateDirectory = stateDirectory
+        self.workingDirectory = workingDirectory
+    }
+}
+
+/// A site agent: launches the site's replicas as the control plane directs, supervises them, reports launches
+/// and exits, stops what is no longer wanted, and survives both its own restart (it adopts its replicas) and
+/// the control plane's absence (replicas keep training; it reconnects with backoff).
+public final class Agent: @unchecked Sendable {
+    let config: AgentConfiguration
+    let client: APIClient
+    var state = AgentState()
+    /// Pids this incarnation of the agent started (it can reap them; adopted ones it can only watch).
+    var children: Set<Int32> = []
+    var launched: [LaunchReport] = []
+    var exited: [ExitReport] = []
+    /// When each slot's last process ended: a launch directive issued before that is stale.
+    var lastEnded: [String: Date] = [:]
+    var revision: Int?
+    var plan: Plan?
+    var revisionDirectory: URL?
+    var phase = "running"
+    let say: @Sendable (String) -> Void
+
+    public init(config: AgentConfiguration, say: @escaping @Sendable (String) -> Void) {
+        self.config = config
+        client = APIClient(server: config.server, token: config.token, timeout: .seconds(10))
+        self.say = say
+    }
+
+    var site: String { config.site }
+    var tokenFile: URL { config.stateDirectory.appendingPathComponent("token") }
+
+    /// Runs until `shouldExit` says so.
+    public func run(shouldExit: @Sendable () -> Bool) async throws {
+        try prepare()
+        var nextContact = Date.distantPast
+        var backoff = 1.0
+        var unreachable = false
+        while !shouldExit() {
+            supervise()
+            if Date() >= nextContact {
+                do {
+                    let response = try await contact()
+                    if unreachable { say("control plane reachable again") }
+                    unreachable = false
+                    backoff = 1
+                    try await act(on: response)
+                } catch let error as APIClientError where error.status == 0 || error.status >= 500 {
+                    if !unreachable { say("control plane unreachable (\(error.message)); replicas keep running; retrying with backoff") }
+                    unreachable = true
+                    nextContact = Date().addingTimeInterval(backoff)
+                    backoff = min(backoff * 2, 10)
+                } catch {
+                    say("error: \(error)")
+                    nextContact = Date().addingTimeInterval(backoff)
+                    backoff = min(backoff * 2, 10)
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(Int(config.tick * 1000)))
+        }
+        if config.stopReplicasOnExit { await stopAll(reason: "agent stopping") }
+        save()
+    }
+
+    /// State directory, token file, the replicas of an earlier incarnation adopted and strays stopped.
+    func prepare() throws {
+        let fm = FileManager.default
+        for sub in ["logs", "revisions", "checkpoints"] {
+            try fm.createDirectory(at: config.stateDirectory.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        fm.createFile(atPath: tokenFile.path, contents: Data((config.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        state = try AgentState.load(from: config.stateDirectory)
+        var kept: [ReplicaRecord] = []
+        for record in state.replicas {
+            if let info = ReplicaProcess.ProcStat(pid: record.pid), info.startTime == record.startTime, info.state != "Z" {
+                say("adopted \(record.slot) (member \(record.member), pid \(record.pid))")
+                kept.append(record)
+            } else {
+                say("\(record.slot) (member \(record.member)) ended while the agent was away")
+                exited.append(ExitReport(slot: record.slot, member: record.member, code: nil, signal: nil,
+                                         lastLines: ReplicaProcess.tail(record.log, lines: 5)))
+                lastEnded[record.slot] = Date()
+            }
+        }
+        state.replicas = kept
+        stopStrays()
+        save()
+    }
+
+    /// Replica processes of this state directory that no record knows (started just before the agent died): stopped.
+    func stopStrays() {
+        let known = Set(state.replicas.map(\.member))
+        let mine = config.stateDirectory.path
+        for pid in ReplicaProcess.all() where pid != getpid() {
+            guard let info = ReplicaProcess.ProcStat(pid: pid), info.group == pid, info.state != "Z" else { continue }
+            let environment = ReplicaProcess.environment(of: pid)
+            guard environment["INTERMESH_AGENT_DIR"] == mine, let member = environment["INTERMESH_MEMBER_ID"], !known.contains(member) else { continue }
+            say("stopping stray replica process \(pid) (member \(member)): no record of it")
+            ReplicaProcess.signalGroup(pid, SIGKILL)
+        }
+    }
+
+    func save() {
+        do {
+            try state.save(to: config.stateDirectory)
+        } catch {
+            say("error: cannot save agent state: \(error)")
+        }
+    }
+
+    /// Reaps ended replicas and escalates stops that take too long.
+    func supervise() {
+        let now = Date()
+        var changed = false
+        for (position, record) in state.replicas.enumerated().reversed() {
+            var ended: (code: Int32?, signal: Int32?)?
+            if children.contains(record.pid) {
+                ended = ReplicaProcess.reap(record.pid)
+            } else if !ReplicaProcess.isRunning(record.pid) {
+                ended = (nil, nil)
+            }
+            if let ended {
+                children.remove(record.pid)
+                // Ranks left behind by a leader that died go with it.
+                ReplicaProcess.signalGroup(record.pid, SIGKILL)
+                let how = ended.code.map { "exited with code \($0)" } ?? ended.signal.map { "was killed by signal \($0)" } ?? "ended"
+                say("\(record.slot) (member \(record.member)) \(how)" + (record.stopReason.map { " after a stop: \($0)" } ?? ""))
+                exited.append(ExitReport(slot: record.slot, member: record.member, code: ended.code, signal: ended.signal,
+                                         lastLines: ReplicaProcess.tail(record.log, lines: 5)))
+                lastEnded[record.slot] = now
+                state.replicas.remove(at: position)
+                changed = true
+                continue
+            }
+            if let asked = record.stopRequestedAt, record.terminatedAt == nil, now.timeIntervalSince(asked) > config.drainGrace {
+                ReplicaProcess.signalGroup(record.pid, SIGTERM)
+                state.replicas[position].terminatedAt = now
+                changed = true
+            } else if let terminated = record.terminatedAt, now.timeIntervalSince(terminated) > config.killGrace {
+                ReplicaProcess.signalGroup(record.pid, SIGKILL)
+            }
+        }
+        if changed { save() }
+    }
+
+    /// Reports launches and exits; the answer carries the active revision and the site's directives.
+    func contact() async throws -> AgentResponse {
+        let report: [String: Any] = [
+            "launched": launched.map { ["slot": $0.slot, "member": $0.member, "incarnation": $0.incarnation, "pid": Int($0.pid ?? 0)] },
+            "exited": exited.map { exit -> [String: Any] in
+                var entry: [String: Any] = ["slot": exit.slot, "member": exit.member, "lastLines": exit.lastLines]
+                if let code = exit.code { entry["code"] = Int(code) }
+                if let signal = exit.signal { entry["signal"] = Int(signal) }
+                return entry
+            },
+        ]
+        let sent = (launched.count, exited.count)
+        let response: AgentResponse = try await client.post("/v1/runs/\(config.run)/sites/\(site)/agent", json: report)
+        launched.removeFirst(sent.0)
+        exited.removeFirst(sent.1)
+        return response
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import IntermeshAgent
+import IntermeshControl
+
+/// `intermesh agent`: runs one site's replicas for the control plane.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Launch and supervise one site's replicas as the control plane directs.")
+
+    @Option(help: "The site this agent runs.")
+    var site: String
+
+    @Option(help: "The run.")
+    var run: String
+
+    @Option(help: "Control plane URL (default: $INTERMESH_SERVER, then http://127.0.0.1:7700).")
+    var server: String?
+
+    @Option(help: "File holding the agent token of this run and site (default: $INTERMESH_TOKEN_FILE; else $INTERMESH_TOKEN).")
+    var tokenFile: String?
+
+    @Option(help: "State directory: rendered plans, replica logs, checkpoints, agent.json (default: intermesh-agent/<run>/<site>).")
+    var stateDir: String?
+
+    @Option(help: "Directory replicas start in (default: the current directory).")
+    var workdir: String?
+
+    @Option(help: "Templates directory (default: $INTERMESH_TEMPLATES, then templates/ beside the program or here).")
+    var templates: String?
+
+    @Option(help: "Seconds a drained replica may take to contribute its last outer step before SIGTERM.")
+    var drainGrace: Double = 60
+
+    @Flag(help: "Stop the replicas when the agent is stopped (SIGTERM or SIGINT); by default they keep training.")
+    var stopReplicasOnExit = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        for (name, value) in [("--site", site), ("--run", run)] where !Self.isName(value) {
+            throw CLIError("\(name) '\(value)' must be letters, digits, '-', '_' or '.'")
+        }
+        var token = environment["INTERMESH_TOKEN"]
+        if let file = tokenFile ?? environment["INTERMESH_TOKEN_FILE"] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("\(file): cannot read the token file") }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let token, !token.isEmpty else { throw CLIError("an agent token is needed: --token-file FILE or $INTERMESH_TOKEN") }
+        guard drainGrace >= 0 else { throw CLIError("--drain-grace must not be negative") }
+        let cwd = FileManager.default.currentDirectoryPath
+        func absolute(_ path: String) -> URL {
+            URL(fileURLWithPath: path.hasPrefix("/") ? path : cwd + "/" + path).standardizedFileURL
+        }
+        var configuration = AgentConfiguration(
+            run: run, site: site, server: server ?? environment["INTERMESH_SERVER"] ?? "http://127.0.0.1:7700", token: token,
+            stateDirectory: absolute(stateDir ?? "intermesh-agent/\(run)/\(site)"), workingDirectory: absolute(workdir ?? "."))
+        configuration.programDirectory = Self.programDirectory
+        configuration.templates = templates
+        configuration.drainGrace = drainGrace
+        configuration.stopReplicasOnExit = stopReplicasOnExit
+        let stop = StopSignal()
+        let siteName = site
+        let agent = Agent(config: configuration) { line in
+            Terminal.stdout.write("\(Timestamps.format(Date())) agent \(siteName): \(line)\n")
+        }
+        do {
+            try await agent.run(shouldExit: { stop.raised })
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+
+    static func isName(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 128 && text.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
+    }
+
+    /// The directory of this program, where its sibling `intermesh-trainer` is.
+    static var programDirectory: String? {
+        guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        return URL(fileURLWithPath: path).deletingLastPathComponent().path
+    }
+}
+
+/// SIGTERM and SIGINT, observed as a flag.
+final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    private var sources: [DispatchSourceSignal] = []
+
+    init(signals: [Int32] = [SIGTERM, SIGINT]) {
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in self?.raise() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func raise() {
+        lock.lock()
+        flag = true
+        lock.unlock()
+    }
+
+    var raised: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return flag
+    }
+}

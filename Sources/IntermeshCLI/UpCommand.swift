@@ -1,0 +1,270 @@
+import ArgumentParser
+import Foundation
+import IntermeshAgent
+import IntermeshControl
+import IntermeshServer
+import IntermeshSpec
+import IntermeshStore
+import Logging
+import ServiceLifecycle
+
+/// `intermesh up FILE`: a whole run on this machine: an embedded control plane, the spec applied, one agent per
+/// site, and a live view; `--outer-steps N` ends it with a summary, Ctrl-C stops everything.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run a spec on this machine: control plane, agents, replicas and a live view.")
+
+    @Argument(help: "The run spec.")
+    var file: String
+
+    @Option(help: "Data directory: the store, agents' state, replica logs and checkpoints (default: intermesh-data/<run>).")
+    var data: String?
+
+    @Option(help: "Address of the embedded control plane, HOST:PORT.")
+    var listen: String = "127.0.0.1:7700"
+
+    @Option(help: "Stop after this many outer steps and print a summary.")
+    var outerSteps: Int?
+
+    func run() async throws {
+        if let outerSteps, outerSteps < 1 { throw CLIError("--outer-steps must be at least 1") }
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
+            throw CLIError("--listen must be HOST:PORT, got '\(listen)'")
+        }
+        let host = String(listen[..<colon])
+        let (loaded, _) = try SpecFile.load(file)
+        guard let run = loaded.validRun else { throw CLIError("\(file): not applied: the spec has errors", code: 1) }
+        guard let specText = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("\(file): cannot read") }
+        let cwd = FileManager.default.currentDirectoryPath
+        let dataPath = data ?? "intermesh-data/\(run.metadata.name)"
+        let dataDirectory = URL(fileURLWithPath: dataPath.hasPrefix("/") ? dataPath : cwd + "/" + dataPath).standardizedFileURL
+        let session = try await UpSession.start(
+            run: run, specText: specText, dataDirectory: dataDirectory, host: host, port: port, workingDirectory: URL(fileURLWithPath: cwd))
+        let code = await session.watch(outerSteps: outerSteps)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// One `intermesh up`: the embedded control plane and the agent processes it supervises.
+final class UpSession: @unchecked Sendable {
+    let run: TrainingRun
+    let plane: ControlPlane
+    let group: ServiceGroup
+    let serverTask: Task<Void, Error>
+    let dataDirectory: URL
+    let workingDirectory: URL
+    let server: String
+    let out = Terminal.stdout
+    var agents: [String: AgentProcess] = [:]
+    let stop = StopSignal()
+    let view: UpView
+
+    struct AgentProcess {
+        var pid: Int32
+        var startedAt: Date
+        var restarts: Int
+    }
+
+    init(run: TrainingRun, plane: ControlPlane, group: ServiceGroup, serverTask: Task<Void, Error>, dataDirectory: URL,
+         workingDirectory: URL, server: String) {
+        self.run = run
+        self.plane = plane
+        self.group = group
+        self.serverTask = serverTask
+        self.dataDirectory = dataDirectory
+        self.workingDirectory = workingDirectory
+        self.server = server
+        view = UpView(terminal: Terminal.stdout)
+    }
+
+    static func start(run: TrainingRun, specText: String, dataDirectory: URL, host: String, port: Int,
+                      workingDirectory: URL) async throws -> UpSession {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(at: dataDirectory.appendingPathComponent("agents"), withIntermediateDirectories: true)
+        } catch {
+            throw CLIError("\(dataDirectory.path): cannot create the data directory: \(error.localizedDescription)")
+        }
+        let storeDirectory = dataDirectory.appendingPathComponent("store")
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(directory: storeDirectory)
+        } catch {
+            throw CLIError("\(storeDirectory.path): cannot open the store: \(error)")
+        }
+        let adminFile = dataDirectory.appendingPathComponent("admin.token").path
+        let configuration = ServerConfiguration(dataDirectory: storeDirectory, host: host, port: port, adminTokenFile: adminFile)
+        _ = try await Server.bootstrapAdmin(store: store, configuration: configuration)
+        let plane = ControlPlane(store: store)
+        try await plane.members.restore(now: Date())
+        var logger = Logger(label: "intermesh")
+        logger.logLevel = .critical
+        let listening = AsyncStream<Int>.makeStream()
+        let app = Server.application(configuration: configuration, plane: plane, logger: logger) { port in
+            listening.continuation.yield(port)
+            listening.continuation.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let serverTask = Task {
+            defer {
+                // Ends the wait below when the server stops (or never started: a port in use).
+                listening.continuation.yield(-1)
+                listening.continuation.finish()
+            }
+            try await group.run()
+        }
+        var started = false
+        for await port in listening.stream {
+            started = port > 0
+            break
+        }
+        guard started else { throw CLIError("cannot listen on \(host):\(port) (is another control plane running there?)") }
+        let server = "http://\(host):\(port)"
+        let principal = Principal(tokenId: "up", role: .admin, run: nil, site: nil)
+        let applied: ControlPlane.Applied
+        do {
+            applied = try await plane.apply(specText: specText, checkRevision: nil, by: principal)
+        } catch let error as APIError {
+            await group.triggerGracefulShutdown()
+            throw CLIError("not applied: \(error)", code: 1)
+        }
+        // A run stopped by an earlier `up` in this data directory trains again.
+        if let record = try await store.run(run.metadata.name), record.phase != .running {
+            try await store.setPhase(.running, of: run.metadata.name, now: Date())
+        }
+        let session = UpSession(run: run, plane: plane, group: group, serverTask: serverTask, dataDirectory: dataDirectory,
+                                workingDirectory: workingDirectory, server: server)
+        let revision = applied.outcome.revision
+        session.out.write("intermesh up: control plane on \(server), data in \(dataDirectory.path)\n")
+        session.out.write("intermesh up: run \(revision.run) revision \(revision.number) (\(applied.outcome.label)); admin token in \(adminFile)\n")
+        session.out.write("intermesh up: from another terminal: INTERMESH_SERVER=\(server) intermesh diff \(revision.run) --token-file \(adminFile)\n")
+        return session
+    }
+
+    /// Supervises agents and redraws the view until the outer-step goal, Ctrl-C, or a failed run; returns the exit code.
+    func watch(outerSteps: Int?) async -> Int32 {
+        let name = run.metadata.name
+        var code: Int32 = 0
+        var firstStep: Int?
+        while true {
+            if stop.raised {
+                out.write("\nintermesh up: stopping (Ctrl-C)\n")
+                break
+            }
+            do {
+                try await superviseAgents()
+                let snapshot = try await UpSnapshot.take(plane: plane, run: name)
+                if firstStep == nil { firstStep = snapshot.outerStep }
+                view.draw(snapshot)
+                if snapshot.phase == RunPhase.failed.rawValue {
+                    out.write("intermesh up: the run failed\n")
+                    code = 1
+                    break
+                }
+                if let outerSteps, snapshot.outerStep >= (firstStep ?? 0) + outerSteps {
+                    view.finish()
+                    out.write("intermesh up: \(outerSteps) outer steps done; draining\n")
+                    try await drain()
+                    break
+                }
+            } catch {
+                out.write("intermesh up: error: \(error)\n")
+            }
+            try? await Task.sleep(for: .milliseconds(1000))
+        }
+        view.finish()
+        await stopAgents()
+        if outerSteps != nil || code != 0 {
+            out.write(UpSummary.collect(dataDirectory: dataDirectory, events: (try? await plane.store.events(of: name, after: 0, limit: 100_000)) ?? [])
+                .render())
+        }
+        await group.triggerGracefulShutdown()
+        _ = try? await serverTask.value
+        return code
+    }
+
+    /// Stops the run: every member contributes its current outer step and leaves; waits up to a minute for them.
+    func drain() async throws {
+        let name = run.metadata.name
+        try await plane.store.setPhase(.stopped, of: name, now: Date())
+        _ = try await plane.store.appendEvent(run: name, kind: "Stopped", message: "run stopped by intermesh up (outer-step goal reached)", now: Date())
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            try await superviseAgents(startNew: false)
+            let members = await plane.members.members(of: name)
+            if members.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Starts an agent for every site of the active plan that has none, and restarts agents that died.
+    func superviseAgents(startNew: Bool = true) async throws {
+        for (site, agent) in agents {
+            if let ended = ReplicaProcess.reap(agent.pid) {
+                let how = ended.code.map { "exited with code \($0)" } ?? ended.signal.map { "was killed by signal \($0)" } ?? "ended"
+                out.write("intermesh up: agent \(site) \(how); restarting it\n")
+                agents[site] = nil
+                _ = try? await plane.store.appendEvent(run: run.metadata.name, kind: "AgentRestarted", message: "agent of site \(site) \(how); restarted",
+                                                       now: Date())
+                try startAgent(site: site, restarts: agent.restarts + 1)
+            }
+        }
+        guard startNew, let record = try await plane.store.run(run.metadata.name), let plan = try await plane.activePlan(of: record) else { return }
+        for site in plan.sites where agents[site.name] == nil { try await issueAndStart(site: site.name) }
+    }
+
+    func agentDirectory(_ site: String) -> URL {
+        dataDirectory.appendingPathComponent("agents").appendingPathComponent(site)
+    }
+
+    /// Issues the site's agent token (stored as a salted hash; the file is mode 0600) and starts its agent.
+    func issueAndStart(site: String) async throws {
+        let directory = agentDirectory(site)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let tokenFile = directory.appendingPathComponent("agent.token").path
+        if !FileManager.default.fileExists(atPath: tokenFile) {
+            let issued = AccessToken.issue(role: .agent, run: run.metadata.name, site: site, description: "intermesh up agent", now: Date())
+            try await plane.store.saveToken(issued.record)
+            FileManager.default.createFile(atPath: tokenFile, contents: Data((issued.text + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        }
+        try startAgent(site: site, restarts: 0)
+    }
+
+    func startAgent(site: String, restarts: Int) throws {
+        let directory = agentDirectory(site)
+        guard let program = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+            throw CLIError("cannot find this program to start agents")
+        }
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("INTERMESH_") }
+        environment["INTERMESH_SERVER"] = server
+        let arguments = ["agent", "--site", site, "--run", run.metadata.name, "--server", server,
+                         "--token-file", directory.appendingPathComponent("agent.token").path, "--state-dir", directory.path,
+                         "--workdir", workingDirectory.path, "--stop-replicas-on-exit", "--drain-grace", "30"]
+        let pid = try ReplicaProcess.spawn(program, arguments, environment: environment, directory: workingDirectory.path,
+                                           log: directory.appendingPathComponent("agent.log").path)
+        agents[site] = AgentProcess(pid: pid, startedAt: Date(), restarts: restarts)
+    }
+
+    /// SIGTERM to every agent (they stop their replicas), SIGKILL after 20 s.
+    func stopAgents() async {
+        for agent in agents.values { kill(agent.pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            for (site, agent) in agents where ReplicaProcess.reap(agent.pid) != nil { agents[site] = nil }
+            if agents.isEmpty { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        for agent in agents.values { ReplicaProcess.signalGroup(agent.pid, SIGKILL) }
+    }
+}
+
+extension ApplyOutcome {
+    var label: String {
+        switch self {
+        case .created: return "created"
+        case .updated: return "updated"
+        case .unchanged: return "unchanged"
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import IntermeshControl
+import IntermeshServer
+import IntermeshStore
+
+/// What the live view shows, read from the embedded control plane.
+struct UpSnapshot {
+    var run: String
+    var phase: String
+    var revision: Int
+    var outerStep: Int
+    var conditions: [RunCondition]
+    var desired: [(site: String, slots: [String])]
+    var members: [MemberRecord]
+    var quarantined: [String]
+    var events: [EventRecord]
+
+    static func take(plane: ControlPlane, run name: String) async throws -> UpSnapshot {
+        let record = try await plane.requireRun(name)
+        let plan = try await plane.activePlan(of: record)
+        let members = await plane.members.members(of: name).filter { !$0.leaving }
+        let slots = try await plane.store.slots(of: name)
+        var events = try await plane.store.events(of: name, after: 0, limit: 1_000_000)
+        events = Array(events.filter { $0.kind != "Registered" }.suffix(6))
+        return UpSnapshot(run: name, phase: record.phase.rawValue, revision: record.activeRevision, outerStep: record.outerStep,
+                          conditions: record.conditions, desired: (plan?.sites ?? []).map { ($0.name, $0.replicas.map(\.slot)) },
+                          members: members, quarantined: slots.filter(\.value.quarantined).map(\.key).sorted(), events: events)
+    }
+
+    /// Members at the newest outer step: the size of the last quorum as the members report it.
+    var quorumSize: Int {
+        let newest = members.map(\.outerStep).max() ?? 0
+        return members.filter { $0.outerStep == newest }.count
+    }
+}
+
+/// The live view of `intermesh up`: a table redrawn in place on a terminal; plain lines otherwise.
+final class UpView {
+    let terminal: Terminal
+    var drawnLines = 0
+    var lastLine = ""
+    var seenEvents: Int64 = 0
+
+    init(terminal: Terminal) {
+        self.terminal = terminal
+    }
+
+    func draw(_ snapshot: UpSnapshot) {
+        if terminal.isTerminal {
+            let lines = table(snapshot)
+            var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)A" : ""
+            for line in lines { text += "\u{1B}[2K" + line + "\n" }
+            terminal.write(text)
+            drawnLines = lines.count
+            return
+        }
+        // Plain: new events, and one status line whenever it changes.
+        var text = ""
+        for event in snapshot.events where event.id > seenEvents {
+            text += "\(Timestamps.format(event.time)) \(event.kind): \(event.message)\n"
+            seenEvents = event.id
+        }
+        let status = statusLine(snapshot)
+        if status != lastLine {
+            text += status + "\n"
+            lastLine = status
+        }
+        terminal.write(text)
+    }
+
+    func finish() {
+        drawnLines = 0
+    }
+
+    func statusLine(_ snapshot: UpSnapshot) -> String {
+        let live = snapshot.members.count
+        let desired = snapshot.desired.map(\.slots.count).reduce(0, +)
+        let losses = snapshot.members.sorted { $0.slot < $1.slot }.map { member in
+            "\(member.slot)=" + (member.loss.map { String(format: "%.3f", $0) } ?? "-")
+        }
+        return "outer step \(snapshot.outerStep) | \(live)/\(desired) replicas live | quorum \(snapshot.quorumSize) | loss "
+            + losses.joined(separator: " ")
+    }
+
+    func table(_ snapshot: UpSnapshot) -> [String] {
+        let available = snapshot.conditions.first { $0.type == "Available" }
+        var lines = [
+            terminal.paint("run \(snapshot.run)", .emphasis) + "  revision \(snapshot.revision)  phase \(snapshot.phase)  outer step \(snapshot.outerStep)"
+                + "  quorum \(snapshot.quorumSize)  rollout: none"
+                + (available.map { "  " + ($0.status ? terminal.paint("Available", .good) : terminal.paint("\($0.reason)", .warning)) } ?? ""),
+        ]
+        var rows = [["SITE", "SLOT", "MEMBER", "STATE", "STEP", "LOSS", "TOKENS/S"]]
+        for (site, slots) in snapshot.desired {
+            for slot in slots {
+                if let member = snapshot.members.first(where: { $0.slot == slot }) {
+                    rows.append([site, slot, String(member.id.prefix(8)), member.state.rawValue, String(member.outerStep),
+                                 member.loss.map { String(format: "%.3f", $0) } ?? "-",
+                                 member.tokensPerSecond.map { String(Int($0)) } ?? "-"])
+                } else {
+                    rows.append([site, slot, "-", snapshot.quarantined.contains(slot) ? "quarantined" : "missing", "-", "-", "-"])
+                }
+            }
+        }
+        lines += Rendering.render(rows: rows).split(separator: "\n").map(String.init)
+        lines.append(terminal.paint("recent events", .dim))
+        for event in snapshot.events {
+            lines.append("  " + terminal.paint(Timestamps.format(event.time).suffix(13).description, .dim) + " \(event.kind): " + String(event.message.prefix(110)))
+        }
+        return lines
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Hummingbird
+import IntermeshControl
+import IntermeshStore
+
+/// A replica an agent started: it counts against the slot's restart budget from this moment.
+public struct LaunchReport: Codable, Sendable {
+    public var slot: String
+    public var member: String
+    public var incarnation: Int
+    public var pid: Int32?
+
+    public init(slot: String, member: String, incarnation: Int, pid: Int32?) {
+        self.slot = slot
+        self.member = member
+        self.incarnation = incarnation
+        self.pid = pid
+    }
+}
+
+/// A replica process that ended, with how and its last log lines.
+public struct ExitReport: Codable, Sendable {
+    public var slot: String
+    public var member: String
+    /// The exit status, when the process exited; nil when a signal ended it or the status is unknown (an adopted process).
+    public var code: Int32?
+    public var signal: Int32?
+    public var lastLines: [String]
+
+    public init(slot: String, member: String, code: Int32?, signal: Int32?, lastLines: [String]) {
+        self.slot = slot
+        self.member = member
+        self.code = code
+        self.signal = signal
+        self.lastLines = lastLines
+    }
+}
+
+public struct AgentReport: Codable, Sendable {
+    public var launched: [LaunchReport]
+    public var exited: [ExitReport]
+}
+
+/// What an agent needs each tick: the run's phase and active revision, and the site's directives.
+public struct AgentResponse: Codable, Sendable {
+    public var phase: String
+    public var activeRevision: Int
+    public var contentHash: String
+    /// Whether the active plan still has this site.
+    public var siteInPlan: Bool
+    /// When the directives were computed; a launch directive older than the agent's last launch of the slot is stale.
+    public var issuedAt: Date?
+    public var directives: [Directive]
+}
+
+extension API {
+    /// An agent's tick: it reports launches and exits and gets the directives of its site.
+    func agentReport(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        let site: String = try context.parameters.require("site")
+        _ = try context.requireSite(run: name, site: site)
+        let run = try await plane.requireRun(name)
+        let body = try await JSONBody.decode(AgentReport.self, from: request, context: context)
+        guard body.launched.count + body.exited.count <= 10_000 else { throw APIError.badRequest("at most 10000 launches and exits per report") }
+        for slot in body.launched.map(\.slot) + body.exited.map(\.slot) where !slot.hasPrefix(site + "/") {
+            throw APIError.forbidden("slot \(slot) is not in site \(site)")
+        }
+        let now = plane.now()
+        var events: [(kind: String, message: String)] = []
+        if !body.launched.isEmpty {
+            var slots = try await plane.store.slots(of: name, named: body.launched.map(\.slot))
+            for launch in body.launched {
+                slots[launch.slot, default: SlotRecord()].recordLaunch(of: launch.member, at: now)
+                events.append(("Launched", "launched \(launch.slot) as member \(launch.member) (incarnation \(launch.incarnation))"))
+            }
+            try await plane.store.saveSlots(slots, run: name)
+        }
+        for exit in body.exited {
+            let how = exit.code.map { "exited with code \($0)" } ?? exit.signal.map { "was killed by signal \($0)" } ?? "ended"
+            let tail = exit.lastLines.suffix(5).map { String($0.prefix(300)) }.joined(separator: " | ")
+            events.append(("Exited", "replica \(exit.slot) (member \(exit.member)) \(how)" + (tail.isEmpty ? "" : "; last lines: \(tail)")))
+        }
+        // A process that is gone is out of the membership now, not after a heartbeat timeout.
+        let gone = Set(body.exited.map(\.member))
+        let known = await plane.members.members(of: name).filter { gone.contains($0.id) }.map(\.id)
+        if !known.isEmpty { try await plane.members.remove(run: name, ids: known) }
+        if !events.isEmpty { try await plane.store.appendEvents(run: name, events, now: now) }
+        let plan = try await plane.activePlan(of: run)
+        let directives = await reconciliation.directives(run: name, site: site)
+        return try JSONBody.response(AgentResponse(
+            phase: run.phase.rawValue, activeRevision: run.activeRevision, contentHash: plan?.contentHash ?? "",
+            siteInPlan: plan?.site(named: site) != nil, issuedAt: await reconciliation.issuedAt(run: name), directives: directives))
+    }
+}
