@@ -262,10 +262,12 @@ extension API {
             run: name, step: body.step, slot: body.slot, failed: body.failed, planned: planned,
             rules: QuorumRules(minReplicas: policy.minReplicas, joinTimeout: policy.joinTimeout.seconds),
             tick: policy.quorumTick.seconds, deadline: plane.now().addingTimeInterval(10)) {
-                let members = await registry.members(of: name)
                 let current = now()
-                return Set(members.filter { !$0.leaving && current.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds }
-                    .map(\.slot))
+                let live = await registry.members(of: name).filter {
+                    !$0.leaving && current.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds
+                }
+                return QuorumBoard.Liveness(live: Set(live.map(\.slot)),
+                                            ready: Set(live.filter { $0.state != .joining && $0.state != .recovering }.map(\.slot)))
             }
         switch answer {
         case let .formed(decision):

@@ -39,15 +39,27 @@ public actor QuorumBoard {
         self.now = now
     }
 
+    /// Liveness as the control plane sees it: slots heartbeating, and those of them whose member is past
+    /// joining (a slot whose new incarnation is still recovering is not waited for).
+    public struct Liveness: Sendable {
+        public var live: Set<String>
+        public var ready: Set<String>
+
+        public init(live: Set<String>, ready: Set<String>) {
+            self.live = live
+            self.ready = ready
+        }
+    }
+
     /// Asks for outer step `step`; polls every `tick` until decided or `deadline`. `alive` gives the slots
     /// heartbeating now (a dead one is not waited for).
     /// Before the first quorum every planned slot is expected (up to the join timeout).
     public func join(run: String, step: Int, slot: String, failed: UInt64?, planned: Set<String>, rules: QuorumRules, tick: TimeInterval,
-                     deadline: Date, alive: @Sendable () async -> Set<String>) async -> Answer {
+                     deadline: Date, alive: @Sendable () async -> Liveness) async -> Answer {
         await join(run: run, step: step, member: number(run, slot), failed: failed, planned: Set(planned.map { number(run, $0) }),
                    rules: rules, tick: tick, deadline: deadline) {
-            let slots = await alive()
-            return await self.numbers(run, slots)
+            let liveness = await alive()
+            return (await self.numbers(run, liveness.live), await self.numbers(run, liveness.ready))
         }
     }
 
@@ -64,7 +76,7 @@ public actor QuorumBoard {
     }
 
     func join(run: String, step: Int, member: Int, failed: UInt64?, planned: Set<Int>, rules: QuorumRules, tick: TimeInterval,
-              deadline: Date, alive: @Sendable () async -> Set<Int>) async -> Answer {
+              deadline: Date, alive: @Sendable () async -> (live: Set<Int>, ready: Set<Int>)) async -> Answer {
         var room = rooms[run] ?? Room()
         if !room.seeded {
             // Ids stay monotonic across a control-plane restart without storing them: a fresh board starts
@@ -86,12 +98,13 @@ public actor QuorumBoard {
         room.joined.insert(member)
         rooms[run] = room
         while true {
-            let live = await alive()
+            let (live, ready) = await alive()
             guard var current = rooms[run] else { return .waiting }
             if let decided = current.decided[step] { return decided.members.contains(member) ? .formed(decided) : .missed }
-            // A member of the last quorum that stopped heartbeating is gone; a planned slot that never came up is waited for.
+            // A member of the last quorum that stopped heartbeating (or came back as a new incarnation that is still
+            // recovering) is gone; a planned slot that never came up is waited for.
             let previous = current.previous ?? planned
-            let gone = current.previous.map { $0.subtracting(live) } ?? []
+            let gone = current.previous.map { $0.subtracting(ready) } ?? []
             let input = QuorumRules.Input(previous: previous, announced: current.intents[step] ?? [], gone: gone,
                                           joined: current.joined, alive: max(live.count, current.joined.count),
                                           firstJoin: current.firstJoin, now: now())
