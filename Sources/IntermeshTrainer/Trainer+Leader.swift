@@ -44,9 +44,17 @@ extension Trainer {
         box.publish(snapshot, quorum: nil)
 
         // A peer that is ahead means the run went on without us: recover from it at its next boundary.
-        let donors = membership.donors(newerThan: outerStep)
-        if let newest = donors.first?.outerStep {
-            try recover(from: donors.map(\.peer), after: newest)
+        // A donor may leave mid-transfer: ask for another one a few times before giving up.
+        for attempt in 1...5 {
+            let donors = membership.donors(newerThan: outerStep)
+            guard let newest = donors.first?.outerStep else { break }
+            do {
+                try recover(from: donors.map(\.peer), after: newest)
+                break
+            } catch {
+                if attempt == 5 { throw error }
+                Thread.sleep(forTimeInterval: 1)
+            }
         }
         membership.report(state: "training", outerStep: outerStep)
     }
