@@ -97,7 +97,8 @@ enum LaunchContext {
             }
             context["hosts"] = slots.map { ["name": $0.0, "slots": $0.1] as [String: Any] }
             context["exportedEnv"] = (env.keys.sorted() + site.secretEnv + adapter.runtimeAliases.map(\.name)
-                + ["INTERMESH_PLAN", "INTERMESH_PLAN_DIR", "INTERMESH_REPLICA_DIR", "INTERMESH_MEMBER_ID", "INTERMESH_SERVER", "INTERMESH_TOKEN_FILE"])
+                + ["INTERMESH_PLAN", "INTERMESH_PLAN_DIR", "INTERMESH_REPLICA_DIR", "INTERMESH_MEMBER_ID", "INTERMESH_INCARNATION",
+                   "INTERMESH_CHECKPOINT_DIR", "INTERMESH_SERVER", "INTERMESH_TOKEN_FILE"])
                 .map { "-x \($0)" }.joined(separator: " ")
         case .slurm:
             let gpus = spec.gpu.kind.lowercased() == "cpu" ? 0 : spec.gpu.count

@@ -55,6 +55,10 @@ enum OpenAPIDocument {
                 "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
                 "post": op("An up-to-date live member to recover from, spread over donors", "agent (of that run and site)", responses: ["200": "Donor"].merging(errors) { a, _ in a }),
             ],
+            "/v1/runs/{run}/sites/{site}/agent": [
+                "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
+                "post": op("An agent's tick: report launches and exits (with exit codes and last log lines); the answer carries the run's phase, active revision and the site's launch and stop directives", "agent (of that run and site)", responses: ["200": "Phase, revision and directives"].merging(errors) { a, _ in a }),
+            ],
             "/v1/tokens": ["post": op("Create a token (shown once)", "admin", body: "TokenRequest", responses: ["201": "Token"].merging(errors) { a, _ in a })],
         ]
         let document: [String: Any] = [
