@@ -10,9 +10,7 @@ build: setup
 	$(SWIFT) build
 
 run: build
-	.build/debug/intermesh validate specs/local.yaml
-	.build/debug/intermesh plan specs/local.yaml
-	bash scripts/standalone-run.sh 30 specs/local.yaml
+	.build/debug/intermesh up specs/local.yaml --outer-steps 30 --data intermesh-data/local-demo --fresh
 
 test: setup
 	$(SWIFT) build --build-tests

@@ -27,6 +27,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many outer steps and print a summary.")
     var outerSteps: Int?
 
+    @Flag(help: "Start from scratch: remove the data directory of an earlier `up` first (otherwise the run resumes).")
+    var fresh = false
+
     func run() async throws {
         if let outerSteps, outerSteps < 1 { throw CLIError("--outer-steps must be at least 1") }
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
@@ -39,6 +42,13 @@ struct UpCommand: AsyncParsableCommand {
         let cwd = FileManager.default.currentDirectoryPath
         let dataPath = data ?? "intermesh-data/\(run.metadata.name)"
         let dataDirectory = URL(fileURLWithPath: dataPath.hasPrefix("/") ? dataPath : cwd + "/" + dataPath).standardizedFileURL
+        if fresh, FileManager.default.fileExists(atPath: dataDirectory.path) {
+            // Only a directory that `up` made: never an arbitrary one named by mistake.
+            guard FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("store").path) else {
+                throw CLIError("\(dataDirectory.path): --fresh removes only a data directory of intermesh up (this one has no store/)")
+            }
+            try? FileManager.default.removeItem(at: dataDirectory)
+        }
         let session = try await UpSession.start(
             run: run, specText: specText, dataDirectory: dataDirectory, host: host, port: port, workingDirectory: URL(fileURLWithPath: cwd))
         let code = await session.watch(outerSteps: outerSteps)
