@@ -257,7 +257,7 @@ extension API {
         let policy = plan.run.spec.faultPolicy
         let registry = plane.members
         let now = plane.now
-        let planned = Set(plan.sites.flatMap(\.replicas).map(\.slot))
+        let planned = plan.sites.flatMap(\.replicas).map(\.slot)
         let answer = await board.join(
             run: name, step: body.step, slot: body.slot, failed: body.failed, planned: planned,
             rules: QuorumRules(minReplicas: policy.minReplicas, joinTimeout: policy.joinTimeout.seconds),

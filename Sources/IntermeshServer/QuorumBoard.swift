@@ -54,9 +54,11 @@ public actor QuorumBoard {
     /// Asks for outer step `step`; polls every `tick` until decided or `deadline`. `alive` gives the slots
     /// heartbeating now (a dead one is not waited for).
     /// Before the first quorum every planned slot is expected (up to the join timeout).
-    public func join(run: String, step: Int, slot: String, failed: UInt64?, planned: Set<String>, rules: QuorumRules, tick: TimeInterval,
+    /// `planned` is in plan order: slots are numbered in it first, so rings follow the plan.
+    public func join(run: String, step: Int, slot: String, failed: UInt64?, planned: [String], rules: QuorumRules, tick: TimeInterval,
                      deadline: Date, alive: @Sendable () async -> Liveness) async -> Answer {
-        await join(run: run, step: step, member: number(run, slot), failed: failed, planned: Set(planned.map { number(run, $0) }),
+        let plannedNumbers = Set(planned.map { number(run, $0) })
+        return await join(run: run, step: step, member: number(run, slot), failed: failed, planned: plannedNumbers,
                    rules: rules, tick: tick, deadline: deadline) {
             let liveness = await alive()
             return (await self.numbers(run, liveness.live), await self.numbers(run, liveness.ready))
