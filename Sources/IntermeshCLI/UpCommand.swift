@@ -157,6 +157,8 @@ final class UpSession: @unchecked Sendable {
         let name = run.metadata.name
         var code: Int32 = 0
         var firstStep: Int?
+        var recent: [EventRecord] = []
+        var cursor: Int64 = 0
         while true {
             if stop.raised {
                 out.write("\nintermesh up: stopping (Ctrl-C)\n")
@@ -164,7 +166,7 @@ final class UpSession: @unchecked Sendable {
             }
             do {
                 try await superviseAgents()
-                let snapshot = try await UpSnapshot.take(plane: plane, run: name)
+                let snapshot = try await UpSnapshot.take(plane: plane, run: name, recent: &recent, cursor: &cursor)
                 if firstStep == nil { firstStep = snapshot.outerStep }
                 view.draw(snapshot)
                 if snapshot.phase == RunPhase.failed.rawValue {

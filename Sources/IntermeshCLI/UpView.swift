@@ -14,17 +14,24 @@ struct UpSnapshot {
     var members: [MemberRecord]
     var quarantined: [String]
     var events: [EventRecord]
+    /// Every event since the last snapshot (the plain view prints them all).
+    var fresh: [EventRecord] = []
 
-    static func take(plane: ControlPlane, run name: String) async throws -> UpSnapshot {
+    /// Reads the run's state; `recent` keeps the last events between calls (only new ones are read).
+    static func take(plane: ControlPlane, run name: String, recent: inout [EventRecord], cursor: inout Int64) async throws -> UpSnapshot {
         let record = try await plane.requireRun(name)
         let plan = try await plane.activePlan(of: record)
         let members = await plane.members.members(of: name).filter { !$0.leaving }
         let slots = try await plane.store.slots(of: name)
-        var events = try await plane.store.events(of: name, after: 0, limit: 1_000_000)
-        events = Array(events.filter { $0.kind != "Registered" }.suffix(6))
+        let fresh = try await plane.store.events(of: name, after: cursor, limit: 1000)
+        cursor = fresh.last?.id ?? cursor
+        recent = Array((recent + fresh.filter { $0.kind != "Registered" }).suffix(6))
+        let events = recent
+        let newEvents = fresh.filter { $0.kind != "Registered" }
         return UpSnapshot(run: name, phase: record.phase.rawValue, revision: record.activeRevision, outerStep: record.outerStep,
                           conditions: record.conditions, desired: (plan?.sites ?? []).map { ($0.name, $0.replicas.map(\.slot)) },
-                          members: members, quarantined: slots.filter(\.value.quarantined).map(\.key).sorted(), events: events)
+                          members: members, quarantined: slots.filter(\.value.quarantined).map(\.key).sorted(), events: events,
+                          fresh: newEvents)
     }
 
     /// Members at the newest outer step: the size of the last quorum as the members report it.
@@ -56,7 +63,7 @@ final class UpView {
         }
         // Plain: new events, and one status line whenever it changes.
         var text = ""
-        for event in snapshot.events where event.id > seenEvents {
+        for event in snapshot.fresh where event.id > seenEvents {
             text += "\(Timestamps.format(event.time)) \(event.kind): \(event.message)\n"
             seenEvents = event.id
         }

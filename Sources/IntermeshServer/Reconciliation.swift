@@ -106,10 +106,15 @@ public actor Reconciliation {
             }
             if !evicted.isEmpty { try await plane.members.remove(run: run.name, ids: evicted) }
             directives[run.name] = siteDirectives
-            drains[run.name] = draining
             issued[run.name] = now
             // Events only for state changes: launch directives repeat until an agent acts on them.
-            let changes = result.events.filter { !$0.hasPrefix("launching ") && !$0.hasPrefix("restarting ") }
+            // and drains repeat until the member leaves: each is an event once.
+            let drainingBefore = drains[run.name] ?? []
+            let changes = result.events.filter { event in
+                !event.hasPrefix("launching ") && !event.hasPrefix("restarting ")
+                    && !drainingBefore.contains { event.hasPrefix("draining member \($0) ") }
+            }
+            drains[run.name] = draining
             try await plane.store.appendEvents(run: run.name, changes.map { ($0.hasPrefix("quarantined ") ? "Quarantined" : "Reconciled", $0) }, now: now)
             let outerStep = max(run.outerStep, members.map(\.outerStep).max() ?? 0)
             if result.conditions != run.conditions || outerStep != run.outerStep {
