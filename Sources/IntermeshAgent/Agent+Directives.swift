@@ -116,10 +116,8 @@ extension Agent {
         environment["INTERMESH_AGENT_DIR"] = config.stateDirectory.path
         environment["INTERMESH_CHECKPOINT_DIR"] = config.stateDirectory.appendingPathComponent("checkpoints/\(name)").path
         let banner = "=== \(Timestamps.format(Date())) incarnation \(incarnation) of \(replica.slot), member \(member), revision \(revision)\n"
-        if let handle = FileHandle(forWritingAtPath: log) ?? {
-            FileManager.default.createFile(atPath: log, contents: nil)
-            return FileHandle(forWritingAtPath: log)
-        }() {
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        if let handle = FileHandle(forWritingAtPath: log) {
             _ = try? handle.seekToEnd()
             try? handle.write(contentsOf: Data(banner.utf8))
             try? handle.close()

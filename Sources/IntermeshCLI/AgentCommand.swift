@@ -75,38 +75,13 @@ struct AgentCommand: AsyncParsableCommand {
         !text.isEmpty && text.count <= 128 && text.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
     }
 
+    /// This program's path (`up` starts agents with it).
+    static var programPath: String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    }
+
     /// The directory of this program, where its sibling `intermesh-trainer` is.
     static var programDirectory: String? {
-        guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        return URL(fileURLWithPath: path).deletingLastPathComponent().path
-    }
-}
-
-/// SIGTERM and SIGINT, observed as a flag.
-final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    private var sources: [DispatchSourceSignal] = []
-
-    init(signals: [Int32] = [SIGTERM, SIGINT]) {
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.raise() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    func raise() {
-        lock.lock()
-        flag = true
-        lock.unlock()
-    }
-
-    var raised: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return flag
+        programPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
     }
 }

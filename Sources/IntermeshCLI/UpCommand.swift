@@ -238,14 +238,14 @@ final class UpSession: @unchecked Sendable {
         if !FileManager.default.fileExists(atPath: tokenFile) {
             let issued = AccessToken.issue(role: .agent, run: run.metadata.name, site: site, description: "intermesh up agent", now: Date())
             try await plane.store.saveToken(issued.record)
-            FileManager.default.createFile(atPath: tokenFile, contents: Data((issued.text + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: tokenFile, contents: Data((issued.text + "\n").utf8), attributes: [.posixPermissions: 0o600])
         }
         try startAgent(site: site, restarts: 0)
     }
 
     func startAgent(site: String, restarts: Int) throws {
         let directory = agentDirectory(site)
-        guard let program = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+        guard let program = AgentCommand.programPath else {
             throw CLIError("cannot find this program to start agents")
         }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("INTERMESH_") }
