@@ -34,18 +34,24 @@ extension Agent {
                 continue
             }
         }
-        restartChanged(plan: plan)
+        restartChanged(plan: plan, allowed: response.restartsAllowed ?? 0)
     }
 
-    /// Restart-class changes: replicas launched from a different replica plan are relaunched one at a time.
-    func restartChanged(plan: Plan) {
-        guard let sitePlan = plan.site(named: site), !state.replicas.contains(where: { $0.stopRequestedAt != nil }) else { return }
-        for record in state.replicas {
-            guard let replica = sitePlan.replicas.first(where: { $0.slot == record.slot }) else { continue }
-            if Self.signature(replica, of: sitePlan) != record.signature {
-                requestStop(record.member, reason: "its launch changed in revision \(revision ?? 0)", drain: false)
-                return
-            }
+    /// Replicas launched from a different replica plan than the current one's: a restart-class change.
+    func changedReplicas(plan: Plan) -> [ReplicaRecord] {
+        guard let sitePlan = plan.site(named: site) else { return [] }
+        return state.replicas.filter { record in
+            guard let replica = sitePlan.replicas.first(where: { $0.slot == record.slot }) else { return false }
+            return Self.signature(replica, of: sitePlan) != record.signature
+        }
+    }
+
+    /// Relaunches changed replicas, as many at once as the control plane allows (it keeps the run above
+    /// minReplicas and lets one site at a time relaunch); each new incarnation recovers from a donor.
+    func restartChanged(plan: Plan, allowed: Int) {
+        let stopping = state.replicas.filter { $0.stopRequestedAt != nil }.count
+        for record in changedReplicas(plan: plan).filter({ $0.stopRequestedAt == nil }).prefix(max(0, allowed - stopping)) {
+            requestStop(record.member, reason: "its launch changed in revision \(revision ?? 0)", drain: false)
         }
     }
 

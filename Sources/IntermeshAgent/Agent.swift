@@ -180,7 +180,7 @@ public final class Agent: @unchecked Sendable {
 
     /// Reports launches and exits; the answer carries the active revision and the site's directives.
     func contact() async throws -> AgentResponse {
-        let report: [String: Any] = [
+        var report: [String: Any] = [
             "launched": launched.map { ["slot": $0.slot, "member": $0.member, "incarnation": $0.incarnation, "pid": Int($0.pid ?? 0)] },
             "exited": exited.map { exit -> [String: Any] in
                 var entry: [String: Any] = ["slot": exit.slot, "member": exit.member, "lastLines": exit.lastLines]
@@ -189,6 +189,10 @@ public final class Agent: @unchecked Sendable {
                 return entry
             },
         ]
+        if let plan, let revision {
+            report["pendingRestarts"] = changedReplicas(plan: plan).count
+            report["revision"] = revision
+        }
         let sent = (launched.count, exited.count)
         let response: AgentResponse = try await client.post("/v1/runs/\(config.run)/sites/\(site)/agent", json: report)
         launched.removeFirst(sent.0)

@@ -16,9 +16,21 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: "Refuse unless the run's current revision is N (0: the run must be new), like nomad job run -check-index.")
     var checkRevision: Int?
 
+    @Flag(help: "Show what would change (as diff -f does) and apply nothing; exit 0 same, 1 differs, 2 error.")
+    var dryRun = false
+
+    @Option(name: .shortAndLong, help: "With --dry-run: table or json.")
+    var output: DataFormat = .table
+
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
+        if dryRun {
+            let report = try await ChangePreview.report(file: file, client: try client.client())
+            try ChangePreview.write(report, format: output)
+            if report.differs { throw ExitCode(1) }
+            return
+        }
         // Check locally first: errors point at the file with line, column and caret.
         let (loaded, _) = try SpecFile.load(file)
         guard loaded.isValid else { throw CLIError("\(file) is invalid; nothing was applied", code: 1) }

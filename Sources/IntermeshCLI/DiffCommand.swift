@@ -3,24 +3,39 @@ import Foundation
 import IntermeshClient
 import IntermeshControl
 
-/// `intermesh diff RUN`: desired against actual per site; exit 0 in sync, 1 differences, 2 error.
+/// `intermesh diff RUN`: desired against actual per site. `intermesh diff -f FILE`: the file against the run's
+/// active revision, field by field with each change's class. Exit 0 same, 1 differences, 2 error.
 struct DiffCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
-        abstract: "Show desired against actual replicas per site (exit 0 in sync, 1 differences, 2 error).")
+        abstract: "Show desired against actual replicas per site, or a spec file against the active revision (-f).",
+        discussion: "Exit 0 when in sync (or the same), 1 when they differ, 2 on an error.")
 
-    @Argument(help: "The run.")
-    var run: String
+    @Argument(help: "The run (not with -f: the file names its run).")
+    var run: String?
+
+    @Option(name: .shortAndLong, help: "Compare this spec file with its run's active revision.")
+    var file: String?
 
     @Option(name: .shortAndLong, help: "table or json.")
     var output: DataFormat = .table
 
     @OptionGroup var client: ClientOptions
 
+    func validate() throws {
+        if (run == nil) == (file == nil) { throw ValidationError("give either a run or -f FILE") }
+    }
+
     func run() async throws {
+        if let file {
+            let report = try await ChangePreview.report(file: file, client: try client.client())
+            try ChangePreview.write(report, format: output)
+            if report.differs { throw ExitCode(1) }
+            return
+        }
         let diff: MeshDiff
         do {
-            diff = try await client.client().get("/v1/runs/\(run)/diff")
+            diff = try await client.client().get("/v1/runs/\(run ?? "")/diff")
         } catch let error as APIClientError {
             throw CLIError(error.description, code: 2)
         }

@@ -23,6 +23,10 @@ public struct MemberRecord: Codable, Sendable, Hashable {
     public var tokensPerSecond: Double?
     /// Where the member's leader listens, as it advertises itself (peers learn addresses from quorum answers).
     public var address: MemberAddress?
+    /// Rollouts: the newest revision loaded, the one in use, and the eval loss of the local parameters.
+    public var acknowledged: Int?
+    public var activeRevision: Int?
+    public var evalLoss: Double?
 
     public init(id: String, site: String, slot: String, incarnation: Int = 1, state: MemberState = .training, outerStep: Int = 0,
                 revision: String? = nil, lastHeartbeat: Date, leaving: Bool = false) {

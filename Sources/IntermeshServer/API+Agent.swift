@@ -39,6 +39,16 @@ public struct ExitReport: Codable, Sendable {
 public struct AgentReport: Codable, Sendable {
     public var launched: [LaunchReport]
     public var exited: [ExitReport]
+    /// Replicas still to relaunch for a restart-class change of `revision` (the revision the agent has loaded).
+    public var pendingRestarts: Int?
+    public var revision: Int?
+
+    public init(launched: [LaunchReport], exited: [ExitReport], pendingRestarts: Int? = nil, revision: Int? = nil) {
+        self.launched = launched
+        self.exited = exited
+        self.pendingRestarts = pendingRestarts
+        self.revision = revision
+    }
 }
 
 /// What an agent needs each tick: the run's phase and active revision, and the site's directives.
@@ -51,6 +61,8 @@ public struct AgentResponse: Codable, Sendable {
     /// When the directives were computed; a launch directive older than the agent's last launch of the slot is stale.
     public var issuedAt: Date?
     public var directives: [Directive]
+    /// How many replicas the agent may have relaunching at once for a restart-class change (0: wait its turn).
+    public var restartsAllowed: Int?
 }
 
 extension API {
@@ -87,8 +99,15 @@ extension API {
         if !events.isEmpty { try await plane.store.appendEvents(run: name, events, now: now) }
         let plan = try await plane.activePlan(of: run)
         let directives = await reconciliation.directives(run: name, site: site)
+        let paused = try await plane.rolloutState(of: name)?.paused ?? false
+        var allowed = 0
+        if let pending = body.pendingRestarts, let revision = body.revision {
+            let granted = await reconciliation.restarts(run: name, site: site, revision: revision, pending: pending)
+            allowed = paused ? 0 : granted
+        }
         return try JSONBody.response(AgentResponse(
             phase: run.phase.rawValue, activeRevision: run.activeRevision, contentHash: plan?.contentHash ?? "",
-            siteInPlan: plan?.site(named: site) != nil, issuedAt: await reconciliation.issuedAt(run: name), directives: directives))
+            siteInPlan: plan?.site(named: site) != nil, issuedAt: await reconciliation.issuedAt(run: name), directives: directives,
+            restartsAllowed: allowed))
     }
 }

@@ -97,6 +97,7 @@ struct API {
         guard try await plane.store.deleteRun(name) else { throw APIError.notFound("no run named \(name)") }
         await plane.members.forget(run: name)
         await board.forget(run: name)
+        await plane.rollouts.set(nil, run: name)
         return try JSONBody.response(["run": name, "deleted": "true"])
     }
 
@@ -190,13 +191,18 @@ extension API {
             record.loss = beat.loss.flatMap { $0.isFinite ? $0 : nil }
             record.tokensPerSecond = beat.tokensPerSecond.flatMap { $0.isFinite ? $0 : nil }
             record.address = beat.address
+            record.acknowledged = beat.acknowledged
+            record.activeRevision = beat.activeRevision
+            record.evalLoss = beat.evalLoss.flatMap { $0.isFinite ? $0 : .infinity }
             records.append(record)
         }
         try await plane.members.beat(run: name, records, now: now)
         let directives = await reconciliation.directives(run: name, site: site)
         let draining = await reconciliation.draining(run: name)
+        let schedule = try await plane.rolloutState(of: name)?.schedule.entries ?? [.init(revision: run.activeRevision, fromStep: 0)]
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives,
-                                                       drain: records.map(\.id).filter { draining.contains($0) }))
+                                                       drain: records.map(\.id).filter { draining.contains($0) },
+                                                       schedule: schedule.filter { $0.covers(site) }))
     }
 
     func members(_ context: ServerContext) async throws -> Response {
@@ -254,6 +260,12 @@ extension API {
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
         guard body.step >= 0 else { throw APIError.badRequest("step must not be negative") }
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
+        // No outer step mixes revisions: a member that trained this step with another revision sits it out.
+        if let revision = body.revision, let required = try await plane.rolloutState(of: name)?.schedule.revision(forStep: body.step, site: site),
+           revision != required {
+            await board.exclude(run: name, step: body.step, slot: body.slot)
+            return try JSONBody.response(QuorumResponse(status: "stale", revision: required, quorum: nil, slots: [], ring: []))
+        }
         let policy = plan.run.spec.faultPolicy
         let registry = plane.members
         let now = plane.now
@@ -271,12 +283,12 @@ extension API {
             }
         switch answer {
         case let .formed(decision):
-            return try JSONBody.response(QuorumResponse(status: "formed", quorum: decision, slots: decision.slots,
+            return try JSONBody.response(QuorumResponse(status: "formed", revision: nil, quorum: decision, slots: decision.slots,
                                                         ring: await addresses(decision.slots, run: name, plan: plan)))
         case .missed:
-            return try JSONBody.response(QuorumResponse(status: "missed", quorum: nil, slots: [], ring: []))
+            return try JSONBody.response(QuorumResponse(status: "missed", revision: nil, quorum: nil, slots: [], ring: []))
         case .waiting:
-            return try JSONBody.response(QuorumResponse(status: "waiting", quorum: nil, slots: [], ring: []))
+            return try JSONBody.response(QuorumResponse(status: "waiting", revision: nil, quorum: nil, slots: [], ring: []))
         }
     }
 

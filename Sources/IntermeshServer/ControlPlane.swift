@@ -10,6 +10,7 @@ public struct ControlPlane: Sendable {
     public let now: @Sendable () -> Date
     public let members: MemberRegistry
     let plans = PlanCache()
+    let rollouts = RolloutCache()
 
     public init(store: any Store, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
@@ -31,13 +32,39 @@ public struct ControlPlane: Sendable {
                            details: loaded.diagnostics.map(\.description))
         }
         let plan = Planner.compile(run)
-        let request = ApplyRequest(
+        let name = run.metadata.name
+        var needs: ChangeNeeds?
+        if let existing = try await store.run(name), let active = try await activePlan(of: existing) {
+            let diff = SpecDiff(old: active.run, new: run)
+            if !diff.immutable.isEmpty {
+                throw APIError(.unprocessableContent, "immutable_field",
+                               "\(diff.immutable.map(\.path).joined(separator: ", ")) cannot change within a run; nothing was applied",
+                               details: diff.immutable.map { "\($0.path): \($0.old ?? "") -> \($0.new ?? ""): \(SpecDiff.advice($0))" })
+            }
+            needs = ChangeNeeds(hot: diff.hasHot, siteLocalSites: diff.siteLocalSites,
+                                restartSites: Set(diff.restartSites.map { $0 ?? "*" }), summary: diff.summary)
+        }
+        let spec = run.spec.rollout
+        let policy = RolloutPolicy(leadSteps: spec.leadSteps, canarySites: spec.canarySites, afterSteps: spec.promotion.afterSteps,
+                                   lossTolerance: spec.promotion.lossTolerance, automatic: spec.promotion.automatic)
+        let currentStep = await currentStep(of: name)
+        var request = ApplyRequest(
             run: run.metadata.name, specText: specText,
             canonical: String(decoding: run.canonicalJSON(), as: UTF8.self),
             plan: String(decoding: PlanWriter.json(plan), as: UTF8.self),
             contentHash: run.contentHash, appliedBy: principal.name, checkRevision: checkRevision, now: now())
+        let at = request.now
+        request.rollout = { [needs] number, stored in
+            guard let needs, var state = stored ?? (number > 1 ? RolloutState.initial(revision: number - 1) : nil) else {
+                return (RolloutState.initial(revision: number), [])
+            }
+            let events = RolloutMachine.begin(&state, revision: number, needs: needs, policy: policy, currentStep: currentStep,
+                                              appliedBy: principal.name, now: at)
+            return (state, events)
+        }
         do {
             let outcome = try await store.apply(request)
+            await rollouts.set(nil, run: name)
             return Applied(outcome: outcome, warnings: loaded.diagnostics.filter { !$0.isError }.map(\.description))
         } catch let error as StoreError {
             if case let .conflict(current) = error.code {
@@ -52,6 +79,25 @@ public struct ControlPlane: Sendable {
         try await plans.plan(run: run.name, revision: run.activeRevision) {
             try await store.revision(of: run.name, number: run.activeRevision)?.plan
         }
+    }
+
+    /// The run's rollout state (cached).
+    public func rolloutState(of run: String) async throws -> RolloutState? {
+        try await rollouts.state(run: run) { try await store.rolloutState(of: run) }
+    }
+
+    /// Changes the rollout state in one transaction (see `Store.updateRolloutState`) and keeps the cache.
+    @discardableResult
+    public func updateRollout(run: String, _ transform: @Sendable (RolloutState?) throws -> RolloutUpdate?) async throws -> RolloutState? {
+        let state = try await store.updateRolloutState(run: run, now: now(), transform)
+        await rollouts.set(state, run: run)
+        return state
+    }
+
+    /// The newest outer step a live member of the run has completed.
+    public func currentStep(of run: String) async -> Int {
+        let stored = (try? await store.run(run))?.outerStep ?? 0
+        return max(stored, await members.members(of: run).filter { !$0.leaving }.map(\.outerStep).max() ?? 0)
     }
 
     public func requireRun(_ name: String) async throws -> RunRecord {

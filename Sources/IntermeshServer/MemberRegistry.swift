@@ -76,3 +76,21 @@ public actor PlanCache {
         return plan
     }
 }
+
+/// Each run's rollout state, read through: every write goes through this control plane, which updates it.
+public actor RolloutCache {
+    var states: [String: RolloutState] = [:]
+
+    public init() {}
+
+    public func state(run: String, load: () async throws -> RolloutState?) async throws -> RolloutState? {
+        if let state = states[run] { return state }
+        let loaded = try await load()
+        states[run] = loaded
+        return loaded
+    }
+
+    public func set(_ state: RolloutState?, run: String) {
+        states[run] = state
+    }
+}

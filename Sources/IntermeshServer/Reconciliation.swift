@@ -35,6 +35,29 @@ public actor Reconciliation {
         self.plane = plane
     }
 
+    /// Relaunches each site's agent still has to do, for the revision it last loaded.
+    var pendingRestarts: [String: [String: (revision: Int, count: Int)]] = [:]
+    /// The site that may relaunch replicas now (one site at a time), per run.
+    var restartLease: [String: String] = [:]
+    /// Members per run that are live and past joining, from the last pass; and how many are live at all.
+    var readiness: [String: (ready: Int, live: Int, minReplicas: Int, maxParallel: Int)] = [:]
+
+    /// An agent's relaunch needs; answers how many of its replicas it may have relaunching at once (0: wait).
+    /// One site at a time relaunches, and never so many that the run's ready members drop below minReplicas.
+    public func restarts(run: String, site: String, revision: Int, pending: Int) -> Int {
+        pendingRestarts[run, default: [:]][site] = (revision, pending)
+        if pending == 0 {
+            if restartLease[run] == site { restartLease[run] = nil }
+            return 0
+        }
+        if let holder = restartLease[run], holder != site, (pendingRestarts[run]?[holder]?.count ?? 0) > 0 { return 0 }
+        guard let readiness = readiness[run], readiness.ready == readiness.live else { return 0 }
+        let allowed = min(readiness.maxParallel, readiness.ready - readiness.minReplicas)
+        guard allowed > 0 else { return 0 }
+        restartLease[run] = site
+        return allowed
+    }
+
     /// Joiners served by each donor recently (a transfer is assumed to last a minute).
     var transfers: [String: [(donor: String, at: Date)]] = [:]
 
@@ -121,9 +144,36 @@ public actor Reconciliation {
                 try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: result.conditions, now: now)
             }
             if let requeue = result.requeueAfter { next = min(next, requeue) }
+            if let plan { try await advanceRollout(run: run, plan: plan, members: members, now: now) }
         }
         // Heartbeat deadlines need no finer pass than a quarter second (detection stays within timeout + 1 s).
         return min(1, max(0.25, next))
+    }
+}
+
+extension Reconciliation {
+    /// Moves the run's rollout on from what its live members report.
+    func advanceRollout(run: RunRecord, plan: Plan, members: [MemberRecord], now: Date) async throws {
+        let policy = plan.run.spec.faultPolicy
+        let live = members.filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds }
+        let ready = live.filter { $0.state != .joining && $0.state != .recovering }
+        let rollout = plan.run.spec.rollout
+        readiness[run.name] = (ready.count, live.count, policy.minReplicas, rollout.maxParallel)
+        guard let state = try await plane.rolloutState(of: run.name), let current = state.current, !current.phase.finished else { return }
+        let rules = RolloutPolicy(leadSteps: rollout.leadSteps, canarySites: rollout.canarySites, afterSteps: rollout.promotion.afterSteps,
+                                  lossTolerance: rollout.promotion.lossTolerance, automatic: rollout.promotion.automatic)
+        let observed = live.map {
+            RolloutMember(site: $0.site, outerStep: $0.outerStep, acknowledged: $0.acknowledged, active: $0.activeRevision, evalLoss: $0.evalLoss)
+        }
+        // Only counts reported for this revision or a later one say that a site's relaunches are done.
+        let pending = (pendingRestarts[run.name] ?? [:]).filter { $0.value.revision >= current.revision }.mapValues(\.count)
+        let step = max(run.outerStep, live.map(\.outerStep).max() ?? 0)
+        try await plane.updateRollout(run: run.name) { stored in
+            guard var state = stored else { return nil }
+            let outcome = RolloutMachine.advance(&state, members: observed, pendingRestarts: pending, policy: rules, currentStep: step, now: now)
+            guard state != stored else { return nil }
+            return RolloutUpdate(state: state, events: outcome.events, activeRevision: outcome.activeRevision)
+        }
     }
 }
 

@@ -87,6 +87,12 @@ public struct MemberBeat: Codable, Sendable {
     public var tokensPerSecond: Double?
     /// The member leader's ring and control endpoints; peers learn them from quorum answers.
     public var address: MemberAddress?
+    /// The newest revision the member has loaded (it switches to it at its activation step).
+    public var acknowledged: Int?
+    /// The revision it trains with now.
+    public var activeRevision: Int?
+    /// Evaluation loss of its local parameters at its last outer step (the canary gate compares it).
+    public var evalLoss: Double?
 }
 
 public struct QuorumRequest: Codable, Sendable {
@@ -95,11 +101,16 @@ public struct QuorumRequest: Codable, Sendable {
     public var slot: String
     /// The quorum id whose all-reduce failed, when retrying a step.
     public var failed: UInt64?
+    /// The revision the member trained this step with; a member on another revision than the step's is not admitted.
+    public var revision: Int?
 }
 
 public struct QuorumResponse: Codable, Sendable {
-    /// `formed`, `missed` (the step went on without this member: recover and join a later one) or `waiting` (ask again).
+    /// `formed`, `missed` (the step went on without this member: recover and join a later one), `stale` (the
+    /// member trained the step with another revision than `revision`: it recovers and switches) or `waiting` (ask again).
     public var status: String
+    /// With `stale`: the revision of the step.
+    public var revision: Int?
     public var quorum: QuorumBoard.Decision?
     /// Slots of the quorum's members, in ring order.
     public var slots: [String]
@@ -134,4 +145,6 @@ public struct HeartbeatResponse: Codable, Sendable {
     public var directives: [Directive]
     /// Members of this request that should leave after contributing their current outer step.
     public var drain: [String]
+    /// From which outer step each revision is active (members load each and switch at its step).
+    public var schedule: [RevisionSchedule.Entry]
 }

@@ -81,6 +81,9 @@ public struct ApplyRequest: Sendable {
     /// Refuse unless the run's current revision is this number (0: the run must not exist yet).
     public var checkRevision: Int?
     public var now: Date
+    /// Plans the new revision's rollout from the run's stored rollout state (nil for a new run), inside the
+    /// apply's transaction; returns the new state and the events that say so.
+    public var rollout: (@Sendable (_ revision: Int, _ state: RolloutState?) -> (RolloutState, [String]))?
 
     public init(run: String, specText: String, canonical: String, plan: String, contentHash: String, appliedBy: String,
                 checkRevision: Int?, now: Date) {
@@ -92,5 +95,19 @@ public struct ApplyRequest: Sendable {
         self.appliedBy = appliedBy
         self.checkRevision = checkRevision
         self.now = now
+        rollout = nil
+    }
+}
+
+/// A change of a run's rollout state, with the events that say so and, on a revert, its new active revision.
+public struct RolloutUpdate: Sendable {
+    public var state: RolloutState
+    public var events: [String]
+    public var activeRevision: Int?
+
+    public init(state: RolloutState, events: [String], activeRevision: Int? = nil) {
+        self.state = state
+        self.events = events
+        self.activeRevision = activeRevision
     }
 }

@@ -46,6 +46,9 @@ public final class SQLiteStore: Store {
                     run TEXT NOT NULL, slot TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run, slot));
                 """)
         }
+        migrator.registerMigration("v2: rollouts") { db in
+            try db.execute(sql: "CREATE TABLE rollouts (run TEXT PRIMARY KEY REFERENCES runs(name) ON DELETE CASCADE, state TEXT NOT NULL)")
+        }
         return migrator
     }
 
@@ -80,7 +83,8 @@ public final class SQLiteStore: Store {
                 throw StoreError(code: .conflict(current: generation),
                                  message: "run \(request.run) is at revision \(generation), not \(expected)")
             }
-            if current != nil, let latest = try Self.revision(db, run: request.run, number: generation),
+            // Unchanged means equal to the active revision (a reverted canary's spec applied again is a new revision).
+            if let current, let latest = try Self.revision(db, run: request.run, number: current["active_revision"]),
                latest.contentHash == request.contentHash {
                 return .unchanged(latest)
             }
@@ -104,6 +108,13 @@ public final class SQLiteStore: Store {
                                  revision.contentHash, revision.appliedBy, now])
             try db.execute(sql: "INSERT INTO events (run, time, kind, message) VALUES (?, ?, 'Applied', ?)",
                            arguments: [request.run, now, "revision \(revision.number) applied by \(request.appliedBy)"])
+            if let plan = request.rollout {
+                let (state, events) = plan(revision.number, try Self.rolloutState(db, run: request.run))
+                try Self.saveRolloutState(db, state, run: request.run)
+                for message in events {
+                    try db.execute(sql: "INSERT INTO events (run, time, kind, message) VALUES (?, ?, 'Rollout', ?)", arguments: [request.run, now, message])
+                }
+            }
             return current == nil ? .created(revision) : .updated(revision)
         }
     }
@@ -164,8 +175,43 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "DELETE FROM members WHERE run = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM slots WHERE run = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM events WHERE run = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM rollouts WHERE run = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM runs WHERE name = ?", arguments: [name])
             return db.changesCount > 0
+        }
+    }
+
+    // MARK: Rollouts
+
+    static func rolloutState(_ db: Database, run: String) throws -> RolloutState? {
+        try String.fetchOne(db, sql: "SELECT state FROM rollouts WHERE run = ?", arguments: [run]).map {
+            try decoder.decode(RolloutState.self, from: Data($0.utf8))
+        }
+    }
+
+    static func saveRolloutState(_ db: Database, _ state: RolloutState, run: String) throws {
+        try db.execute(sql: "INSERT INTO rollouts (run, state) VALUES (?, ?) ON CONFLICT(run) DO UPDATE SET state = excluded.state",
+                       arguments: [run, try json(state)])
+    }
+
+    public func rolloutState(of run: String) async throws -> RolloutState? {
+        try await pool.read { db in try Self.rolloutState(db, run: run) }
+    }
+
+    public func updateRolloutState(run: String, now: Date, _ transform: @Sendable (RolloutState?) throws -> RolloutUpdate?) async throws -> RolloutState? {
+        try await pool.write { db in
+            let current = try Self.rolloutState(db, run: run)
+            guard let update = try transform(current) else { return current }
+            try Self.saveRolloutState(db, update.state, run: run)
+            if let active = update.activeRevision {
+                try db.execute(sql: "UPDATE runs SET active_revision = ?, updated_at = ? WHERE name = ?",
+                               arguments: [active, now.timeIntervalSince1970, run])
+            }
+            for message in update.events {
+                try db.execute(sql: "INSERT INTO events (run, time, kind, message) VALUES (?, ?, 'Rollout', ?)",
+                               arguments: [run, now.timeIntervalSince1970, message])
+            }
+            return update.state
         }
     }
 

@@ -20,6 +20,12 @@ public protocol Store: Sendable {
     func appendEvents(run: String, _ events: [(kind: String, message: String)], now: Date) async throws
     func events(of run: String, after: Int64, limit: Int) async throws -> [EventRecord]
 
+    /// The run's rollouts and revision schedule; nil before its first rollout was recorded.
+    func rolloutState(of run: String) async throws -> RolloutState?
+    /// Reads, changes and saves the rollout state in one transaction, with the update's events and (on a revert)
+    /// the run's new active revision; `transform` returns nil to change nothing. Returns the state after.
+    func updateRolloutState(run: String, now: Date, _ transform: @Sendable (RolloutState?) throws -> RolloutUpdate?) async throws -> RolloutState?
+
     func saveToken(_ token: TokenRecord) async throws
     func token(id: String) async throws -> TokenRecord?
     func tokenCount() async throws -> Int

@@ -1,0 +1,47 @@
+import Foundation
+
+/// From which outer step each revision is active, and on which sites. The revision of outer step k at a
+/// site is that of the last entry with `fromStep <= k` that covers the site: every member of a step's
+/// quorum trains that step (its inner steps, all-reduce and outer update) with it.
+public struct RevisionSchedule: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var revision: Int
+        public var fromStep: Int
+        /// nil: every site; else only these (a canary).
+        public var sites: [String]?
+
+        public init(revision: Int, fromStep: Int, sites: [String]? = nil) {
+            self.revision = revision
+            self.fromStep = fromStep
+            self.sites = sites
+        }
+
+        public func covers(_ site: String) -> Bool { sites.map { $0.contains(site) } ?? true }
+    }
+
+    public var entries: [Entry]
+
+    public init(entries: [Entry] = []) {
+        self.entries = entries
+    }
+
+    /// The revision of outer step `step` at `site`; nil before the first entry.
+    public func revision(forStep step: Int, site: String) -> Int? {
+        entries.last { $0.fromStep <= step && $0.covers(site) }?.revision
+    }
+
+    /// The earliest step a new entry may take effect from: never before an entry already announced.
+    public func earliest(_ step: Int) -> Int {
+        max(step, entries.last?.fromStep ?? 0)
+    }
+
+    /// Adds an entry and forgets those that no step at or after `oldestNeeded` can reach.
+    public mutating func append(_ entry: Entry, oldestNeeded: Int) {
+        entries.append(entry)
+        // The last all-sites entry at or before oldestNeeded decides every earlier-covered lookup.
+        if let base = entries.lastIndex(where: { $0.sites == nil && $0.fromStep <= oldestNeeded }), base > 0 {
+            entries.removeFirst(base)
+        }
+        if entries.count > 64 { entries.removeFirst(entries.count - 64) }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// The field-level difference between two specs of one run, each field annotated with its change class.
+public struct SpecDiff: Sendable, Codable, Equatable {
+    /// Sorted by path.
+    public var changes: [SpecChange]
+
+    public init(changes: [SpecChange]) {
+        self.changes = changes.sorted { $0.path < $1.path }
+    }
+
+    /// Compares two specs by their canonical forms (every default filled in).
+    public init(old: TrainingRun, new: TrainingRun) {
+        var changes: [SpecChange] = []
+        Self.compare(Self.tree(old), Self.tree(new), path: "", into: &changes)
+        self.init(changes: changes)
+    }
+
+    public var isEmpty: Bool { changes.isEmpty }
+    public var immutable: [SpecChange] { changes.filter { $0.changeClass == .immutable } }
+
+    /// Sites whose replicas must be relaunched; nil inside means every site.
+    public var restartSites: Set<String?> {
+        Set(changes.compactMap { if case let .restart(site) = $0.changeClass { return site } else { return nil } })
+    }
+
+    /// Sites with site-local hot changes.
+    public var siteLocalSites: Set<String> {
+        Set(changes.compactMap { if case let .siteLocal(site) = $0.changeClass { return site } else { return nil } })
+    }
+
+    public var hasHot: Bool { changes.contains { $0.changeClass == .hot } }
+
+    /// `3 changes: 2 hot, 1 site-local hot`.
+    public var summary: String {
+        guard !changes.isEmpty else { return "no changes" }
+        var counts: [String: Int] = [:]
+        var order: [String] = []
+        for change in changes.sorted(by: { $0.changeClass < $1.changeClass }) {
+            let name = Self.countName(change.changeClass)
+            if counts[name] == nil { order.append(name) }
+            counts[name, default: 0] += 1
+        }
+        let parts = order.map { "\(counts[$0]!) \($0)" }.joined(separator: ", ")
+        return "\(changes.count) change\(changes.count == 1 ? "" : "s"): \(parts)"
+    }
+
+    static func countName(_ changeClass: ChangeClass) -> String {
+        switch changeClass {
+        case .hot: return "hot"
+        case .siteLocal: return "site-local hot"
+        case .restart: return "restart"
+        case .scale: return "scale"
+        case .control: return "control plane only"
+        case .immutable: return "immutable"
+        }
+    }
+
+    // MARK: - Flattening
+
+    static func tree(_ run: TrainingRun) -> Any {
+        (try? JSONSerialization.jsonObject(with: run.canonicalJSON(pretty: false))) ?? [:]
+    }
+
+    static func compare(_ old: Any?, _ new: Any?, path: String, into changes: inout [SpecChange]) {
+        switch (old, new) {
+        case let (old as [String: Any], new as [String: Any]):
+            for key in Set(old.keys).union(new.keys) {
+                compare(old[key], new[key], path: path.isEmpty ? key : "\(path).\(key)", into: &changes)
+            }
+        case let (old as [Any], new as [Any]) where named(old) != nil && named(new) != nil:
+            let before = named(old)!, after = named(new)!
+            for key in Set(before.keys).union(after.keys) {
+                compare(before[key], after[key], path: "\(path)[\(key)]", into: &changes)
+            }
+        default:
+            let oldText = old.map(render), newText = new.map(render)
+            guard oldText != newText else { return }
+            let kind: SpecChange.Kind = old == nil ? .added : new == nil ? .removed : .changed
+            changes.append(SpecChange(path: path, kind: kind, old: oldText, new: newText, changeClass: classify(path, kind: kind)))
+        }
+    }
+
+    /// A list whose entries are objects with unique names, keyed by name; nil otherwise.
+    static func named(_ list: [Any]) -> [String: Any]? {
+        var byName: [String: Any] = [:]
+        for entry in list {
+            guard let object = entry as? [String: Any], let name = object["name"] as? String, byName[name] == nil else { return nil }
+            byName[name] = object
+        }
+        return list.isEmpty ? nil : byName
+    }
+
+    static func render(_ value: Any) -> String {
+        if let object = value as? [String: Any], let replicas = object["replicas"] as? Int {
+            let launcher = (object["launcher"] as? [String: Any])?["kind"] as? String
+            return "\(replicas) replica\(replicas == 1 ? "" : "s")" + (launcher.map { ", \($0) launcher" } ?? "")
+        }
+        if let text = value as? String { return text }
+        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    // MARK: - Classes
+
+    /// The class of a change at `path` (dotted, named list entries in brackets).
+    public static func classify(_ path: String, kind: SpecChange.Kind = .changed) -> ChangeClass {
+        if path == "apiVersion" || path == "kind" || path == "metadata.name" { return .immutable }
+        if path.hasPrefix("metadata.") { return .control }
+        if path.hasPrefix("spec.model") || path == "spec.engine.kind" || path == "spec.training.seed" { return .immutable }
+        if path.hasPrefix("spec.sites[") {
+            let rest = path.dropFirst("spec.sites[".count)
+            guard let close = rest.firstIndex(of: "]") else { return .restart(site: nil) }
+            let site = String(rest[..<close])
+            let field = String(rest[rest.index(after: close)...])
+            switch field {
+            case "", ".replicas": return .scale(site: site)
+            case ".innerLr", ".batchSize": return .siteLocal(site: site)
+            case ".region", ".bandwidth": return .control
+            default: return .restart(site: site)
+            }
+        }
+        if path == "spec.training.checkpoint.path" { return .restart(site: nil) }
+        if path.hasPrefix("spec.training.") { return .hot }
+        if path.hasPrefix("spec.data.mix["), path.hasSuffix("].weight") { return .hot }
+        if path.hasPrefix("spec.faultPolicy.") { return .hot }
+        if path.hasPrefix("spec.rollout.") || path.hasPrefix("spec.estimate.") { return .control }
+        // Engine, data sources, network: what every launch depends on.
+        return .restart(site: nil)
+    }
+
+    /// What to do instead of an immutable change.
+    public static func advice(_ change: SpecChange) -> String {
+        if change.path == "metadata.name" { return "a new name is a new run: apply it as one" }
+        if change.path.hasPrefix("spec.model") {
+            return "the model's architecture is fixed for a run's life: start a new run (a new metadata.name), from a checkpoint if wanted"
+        }
+        return "start a new run with a new metadata.name"
+    }
+}
