@@ -19,7 +19,7 @@ extension Trainer {
             membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds,
                                               shouldStop: { stopRequested != 0 })
         case let .managed(server, token, memberId, incarnation):
-            let managed = ManagedMembership(server: server, token: token, plan: config.plan, slot: config.replica.slot,
+            let managed = ManagedMembership(server: server, token: token, plan: config.plan, revision: config.settings.revision, slot: config.replica.slot,
                                             memberId: memberId, incarnation: incarnation, peers: config.peers, me: config.peers[config.me],
                                             shouldStop: { stopRequested != 0 })
             try managed.start()
@@ -31,7 +31,7 @@ extension Trainer {
         self.store = store
         TrainerLog.setCommon(["run": config.plan.runName, "slot": config.replica.slot, "replica": config.me])
         TrainerLog.emit("start", ["parameters": global.count, "ranks": group.size, "peers": config.peers.count,
-                                  "revision": config.plan.contentHash, "inner_steps": config.spec.training.innerSteps])
+                                  "revision": settings.revision, "revision_hash": config.plan.contentHash, "inner_steps": settings.innerSteps])
 
         let (resumed, skipped) = store.loadNewest()
         for item in skipped {
@@ -71,7 +71,7 @@ extension Trainer {
                 let started = Date()
                 let (snapshot, donorQuorum) = try SnapshotClient.pull(from: membership.peer(donor), after: after)
                 adopt(snapshot, quorum: donorQuorum)
-                adam = Self.freshAdam(config: config, count: global.count)
+                adam = Self.freshAdam(settings, count: global.count)
                 recovered = true
                 if let donorQuorum { membership.completed(donorQuorum) }
                 try membership.intend(step: outerStep + 1)
@@ -105,6 +105,12 @@ extension Trainer {
         var suspects: [Int] = []
         let started = Date()
         membership.report(state: "syncing", outerStep: outerStep)
+        if case .managed = config.mode {
+            // The canary gate compares replicas by their local parameters' evaluation loss.
+            let batches = mix.evaluationBatches(size: 64)
+            let losses = batches.map { Double(model.loss(local, inputs: $0.inputs, targets: $0.targets)) }
+            membership.report(activeRevision: settings.revision, evalLoss: losses.reduce(0, +) / Double(max(1, losses.count)))
+        }
         while true {
             let quorum: Quorum
             do {
@@ -114,12 +120,17 @@ extension Trainer {
                 TrainerLog.emit("missed_step", ["outer_step": step])
                 try recover(from: membership.donors(newerThan: step - 2).map(\.peer), after: step - 1)
                 return
+            } catch let MembershipError.staleRevision(_, revision) {
+                // Trained with another revision than the step's (it was learnt too late): sit the step out.
+                TrainerLog.emit("stale_revision", ["outer_step": step, "revision": settings.revision, "step_revision": revision])
+                try recover(from: membership.donors(newerThan: step - 2).map(\.peer), after: step - 1)
+                return
             }
             let position = quorum.members.firstIndex(of: config.me)!
             let peers = quorum.members.map { membership.peer($0) }.map { RingPeer(id: $0.id, host: $0.host, port: $0.ringPort) }
             do {
                 let outcome = try RingAllReduce.run(pseudo, peers: peers, me: position, quorum: quorum.id,
-                                                    quantize: config.spec.training.quantization == .int8,
+                                                    quantize: settings.quantize,
                                                     endpoint: ring, timeout: config.syncTimeout)
                 outer.apply(global: &global, averagedPseudoGradient: outcome.mean)
                 outerStep = step
@@ -140,7 +151,7 @@ extension Trainer {
     }
 
     func checkpointIfDue() {
-        guard let store, innerStep % config.spec.training.checkpoint.interval == 0 else { return }
+        guard let store, outerStep % settings.checkpointEvery == 0 else { return }
         do {
             try store.write(snapshot)
             TrainerLog.emit("checkpoint", ["outer_step": outerStep, "hash": TrainerSnapshot.hash(global)])
@@ -154,14 +165,14 @@ extension Trainer {
         for batch in mix.evaluationBatches(size: 128) {
             evaluation[batch.name] = Double(model.loss(global, inputs: batch.inputs, targets: batch.targets))
         }
-        let tokens = Double(config.spec.training.innerSteps * config.batchSize * config.shape.context)
+        let tokens = Double(settings.innerSteps * settings.batchSize * config.shape.context)
         membership?.report(loss: trainLoss, tokensPerSecond: (tokens / max(1e-9, innerSeconds)).rounded())
         TrainerLog.emit("outer", [
             "outer_step": outerStep, "inner_step": innerStep, "quorum_id": Int(quorum.id),
             "quorum": quorum.members.compactMap { membership?.peer($0).id }, "loss": trainLoss, "eval": evaluation,
             "bytes_sent": outcome.bytesSent, "bytes_received": outcome.bytesReceived,
             "sync_seconds": syncSeconds, "tokens_per_s": (tokens / max(1e-9, innerSeconds)).rounded(),
-            "hash": TrainerSnapshot.hash(global), "revision": config.plan.contentHash,
+            "hash": TrainerSnapshot.hash(global), "revision": settings.revision, "revision_hash": revisionHash,
         ])
     }
 }

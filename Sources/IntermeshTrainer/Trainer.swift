@@ -17,6 +17,9 @@ public final class Trainer {
     var global: [Float]
     var outer: OuterNesterov
     var adam: AdamW
+    /// The values of the revision trained with now; a rollout replaces them at its activation step.
+    var settings: TrainingSettings
+    var revisionHash: String
     var outerStep = 0
     var innerStep = 0
     var quorum: Quorum?
@@ -39,14 +42,44 @@ public final class Trainer {
         sampler = ShardSampler(shard: rank.globalRank, shards: config.plan.totalRanks, seed: UInt64(config.spec.training.seed))
         // Every replica starts from the same parameters: the run's seed decides them.
         global = model.initialParameters(seed: UInt64(config.spec.training.seed))
-        let training = config.spec.training
-        outer = OuterNesterov(count: global.count, lr: training.outerOptimizer.lr, momentum: training.outerOptimizer.momentum)
-        adam = Self.freshAdam(config: config, count: global.count)
+        settings = config.settings
+        revisionHash = config.plan.contentHash
+        outer = OuterNesterov(count: global.count, lr: settings.outerLr, momentum: settings.momentum)
+        adam = Self.freshAdam(settings, count: global.count)
     }
 
-    static func freshAdam(config: TrainerConfig, count: Int) -> AdamW {
-        let inner = config.spec.training.innerOptimizer
-        return AdamW(count: count, beta1: inner.beta1, beta2: inner.beta2, weightDecay: inner.weightDecay, gradClip: inner.gradClip)
+    static func freshAdam(_ settings: TrainingSettings, count: Int) -> AdamW {
+        AdamW(count: count, beta1: settings.beta1, beta2: settings.beta2, weightDecay: settings.weightDecay, gradClip: settings.gradClip)
+    }
+
+    /// At the start of each outer step: the leader looks up the revision the step trains with and every rank
+    /// takes its settings, bit for bit. A change happens exactly at the scheduled step, on every replica.
+    func switchRevisionIfScheduled() {
+        var vector = [Int64](repeating: 0, count: TrainingSettings.encodedCount(sources: mix.sources.count))
+        if group.isLeader {
+            var next = settings
+            if let (number, plan) = membership?.revision(forStep: outerStep + 1), number != settings.revision {
+                next = TrainingSettings(plan: plan, site: config.site.name, revision: number, outerSteps: config.outerStepsOverride)
+                // Data sources cannot change by a hot rollout (that is a restart); guard the broadcast's shape anyway.
+                if next.weights.count != settings.weights.count { next.weights = settings.weights }
+                TrainerLog.emit("revision", ["outer_step": outerStep + 1, "from": settings.revision, "revision": number,
+                                             "hash": plan.contentHash, "changes": next.changes(from: settings)])
+                revisionHash = plan.contentHash
+            }
+            vector = next.encoded
+        }
+        group.broadcast(&vector)
+        settings.decode(vector)
+        for (index, source) in mix.sources.enumerated() where index < settings.weights.count {
+            mix.setWeights([source.name: settings.weights[index]])
+        }
+        outer.lr = Float(settings.outerLr)
+        outer.momentum = Float(settings.momentum)
+        adam.beta1 = Float(settings.beta1)
+        adam.beta2 = Float(settings.beta2)
+        adam.weightDecay = Float(settings.weightDecay)
+        adam.gradClip = Float(settings.gradClip)
+        if group.isLeader { membership?.report(activeRevision: settings.revision, evalLoss: nil) }
     }
 
     var snapshot: TrainerSnapshot {
@@ -73,10 +106,12 @@ public final class Trainer {
             header = [Int64(outerStep), Int64(innerStep), 1, 0]
         }
         try synchronizeRanks(&header)
-        let h = config.spec.training.innerSteps
-        let perRank = max(1, config.batchSize / group.size)
         var gradient = [Float](repeating: 0, count: global.count)
-        while config.outerStepLimit.map({ outerStep < $0 }) ?? true {
+        while true {
+            switchRevisionIfScheduled()
+            guard settings.outerStepLimit.map({ outerStep < $0 }) ?? true else { break }
+            let h = settings.innerSteps
+            let perRank = max(1, settings.batchSize / group.size)
             var local = global
             var lossSum = 0.0
             let started = Date()
@@ -94,12 +129,12 @@ public final class Trainer {
                     let scale = 1 / Float(group.size)
                     for i in gradient.indices { gradient[i] *= scale }
                 }
-                let lr = config.learningRate.at(step: innerStep)
+                let lr = settings.learningRate.at(step: innerStep)
                 adam.update(&local, gradient: gradient, lr: lr)
                 innerStep += 1
                 lossSum += Double(meanLoss)
                 if group.isLeader {
-                    let tokens = Double(config.batchSize * config.shape.context) / max(1e-9, Date().timeIntervalSince(stepStart))
+                    let tokens = Double(settings.batchSize * config.shape.context) / max(1e-9, Date().timeIntervalSince(stepStart))
                     TrainerLog.emit("inner", ["step": innerStep, "outer_step": outerStep, "loss": Double(meanLoss), "lr": lr,
                                               "tokens_per_s": tokens.rounded()])
                 }
@@ -143,7 +178,7 @@ public final class Trainer {
         group.broadcast(&global)
         outerStep = Int(header[0])
         innerStep = Int(header[1])
-        if header[2] != 0 { adam = Self.freshAdam(config: config, count: global.count) }
+        if header[2] != 0 { adam = Self.freshAdam(settings, count: global.count) }
     }
 
     func leave(reason: String) {

@@ -22,9 +22,10 @@ public struct TrainerConfig: Sendable {
     public var replica: ReplicaPlan
     public var peers: [PeerAddress]
     public var shape: MLPModel.Shape
-    public var batchSize: Int
-    public var learningRate: LearningRate
-    public var outerStepLimit: Int?
+    /// The launch revision's training settings; a rollout replaces them at its activation step.
+    public var settings: TrainingSettings
+    /// `--outer-steps`: wins over every revision's.
+    public var outerStepsOverride: Int?
     public var checkpointDirectory: URL
     public var dataDirectory: URL
     public var syncTimeout: Double
@@ -33,7 +34,7 @@ public struct TrainerConfig: Sendable {
     public var spec: RunSpec { plan.run.spec }
 
     public init(planPath: String, slot: String, mode: Mode, outerSteps: Int?, dataDirectory: String?, checkpointDirectory: String?,
-                syncTimeout: Double?) throws {
+                syncTimeout: Double?, revision: Int = 0) throws {
         self.mode = mode
         guard let data = FileManager.default.contents(atPath: planPath) else { throw Failure(description: "\(planPath): cannot read the plan") }
         do {
@@ -55,17 +56,9 @@ public struct TrainerConfig: Sendable {
         peers = plan.sites.flatMap { site in
             site.replicas.map { PeerAddress(index: $0.globalIndex, id: $0.slot, host: $0.host, controlPort: $0.ports.recovery, ringPort: $0.ports.ring) }
         }.sorted { $0.index < $1.index }
-        let siteSpec = spec.sites.first { $0.name == site.name }
-        batchSize = siteSpec?.batchSize ?? spec.training.batchSize
+        outerStepsOverride = outerSteps
+        settings = TrainingSettings(plan: plan, site: site.name, revision: revision, outerSteps: outerSteps)
         let training = spec.training
-        outerStepLimit = outerSteps ?? training.outerSteps
-        var totalSteps = outerStepLimit.map { $0 * training.innerSteps }
-        if totalSteps == nil, let tokens = training.totalTokens?.value {
-            let perStep = UInt64(max(1, batchSize * spec.model.sequenceLength * plan.totalReplicas))
-            totalSteps = Int(tokens / perStep)
-        }
-        learningRate = LearningRate(peak: siteSpec?.innerLr ?? training.innerOptimizer.lr, schedule: training.innerOptimizer.schedule,
-                                    totalSteps: totalSteps)
         let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         self.dataDirectory = dataDirectory.map { URL(fileURLWithPath: $0) } ?? workingDirectory
         self.checkpointDirectory = checkpointDirectory.map { URL(fileURLWithPath: $0) }

@@ -63,7 +63,8 @@ struct TrainerCommand: ParsableCommand {
         do {
             let config = try TrainerConfig(planPath: planPath, slot: slot, mode: mode, outerSteps: outerSteps,
                                            dataDirectory: dataDir ?? environment["INTERMESH_DATA_DIR"],
-                                           checkpointDirectory: checkpointDir ?? environment["INTERMESH_CHECKPOINT_DIR"], syncTimeout: syncTimeout)
+                                           checkpointDirectory: checkpointDir ?? environment["INTERMESH_CHECKPOINT_DIR"], syncTimeout: syncTimeout,
+                                           revision: standalone ? 0 : environment["INTERMESH_REVISION"].flatMap { Int($0) } ?? 0)
             let status = try Trainer(config: config, group: group).run()
             if status != 0 { throw ExitCode(status) }
         } catch let error as ExitCode {

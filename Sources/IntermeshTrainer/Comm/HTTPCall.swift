@@ -9,12 +9,22 @@ enum HTTPCall {
 
     /// POSTs `json` and returns the status and the decoded JSON object of the answer.
     static func post(_ base: String, _ path: String, token: String?, json: [String: Any], timeout: Double) throws -> (Int, [String: Any]) {
+        let body = try JSONSerialization.data(withJSONObject: json)
+        return try call("POST", base, path, token: token, body: body, timeout: timeout)
+    }
+
+    /// GETs `path` and returns the status and the decoded JSON object of the answer.
+    static func get(_ base: String, _ path: String, token: String?, timeout: Double) throws -> (Int, [String: Any]) {
+        try call("GET", base, path, token: token, body: nil, timeout: timeout)
+    }
+
+    static func call(_ method: String, _ base: String, _ path: String, token: String?, body: Data?, timeout: Double) throws -> (Int, [String: Any]) {
         guard let url = URL(string: base), url.scheme == "http", let host = url.host else {
             throw Failure(description: "control plane URL must be http://HOST:PORT, got \(base)")
         }
         let port = url.port ?? 80
-        let body = try JSONSerialization.data(withJSONObject: json)
-        var head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/json\r\n"
+        let body = body ?? Data()
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/json\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         head += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         let socket = try Socket.connect(host: host, port: port, timeout: timeout)

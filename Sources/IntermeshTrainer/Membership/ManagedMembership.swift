@@ -20,14 +20,23 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     var outerStep = 0
     var loss: Double?
     var tokensPerSecond: Double?
-    var revision: String
+    /// Content hash of the revision trained with now.
+    var revisionHash: String
     var running = true
     var draining = false
     /// Peers by local index: the plan's replicas first (index = plan index), then slots learnt later.
     var peers: [PeerAddress]
+    /// From which outer step each revision is active at this site, as the control plane last said.
+    var schedule: [(revision: Int, fromStep: Int)] = []
+    /// Plans of the scheduled revisions this member has loaded (acknowledged).
+    var loaded: [Int: Plan] = [:]
+    var activeRevision: Int
+    var evalLoss: Double?
 
-    public init(server: String, token: String, plan: Plan, slot: String, memberId: String, incarnation: Int, peers: [PeerAddress],
+    public init(server: String, token: String, plan: Plan, revision: Int, slot: String, memberId: String, incarnation: Int, peers: [PeerAddress],
                 me: PeerAddress, shouldStop: @escaping @Sendable () -> Bool) {
+        activeRevision = revision
+        if revision > 0 { loaded[revision] = plan }
         self.server = server
         self.token = token
         run = plan.runName
@@ -38,7 +47,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         self.peers = peers
         address = me
         interval = plan.run.spec.faultPolicy.heartbeatInterval.seconds
-        revision = plan.contentHash
+        revisionHash = plan.contentHash
         self.shouldStop = shouldStop
     }
 
@@ -85,12 +94,15 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     func beat(leaving: Bool) throws {
         lock.lock()
         var member: [String: Any] = [
-            "id": memberId, "slot": slot, "incarnation": incarnation, "state": state, "outerStep": outerStep, "revision": revision,
+            "id": memberId, "slot": slot, "incarnation": incarnation, "state": state, "outerStep": outerStep, "revision": revisionHash,
             "leaving": leaving,
             "address": ["host": address.host, "ringPort": address.ringPort, "controlPort": address.controlPort],
         ]
         if let loss, loss.isFinite { member["loss"] = loss }
         if let tokensPerSecond { member["tokensPerSecond"] = tokensPerSecond }
+        if let evalLoss { member["evalLoss"] = evalLoss.isFinite ? evalLoss : 1e30 }
+        if activeRevision > 0 { member["activeRevision"] = activeRevision }
+        if let newest = loaded.keys.max() { member["acknowledged"] = newest }
         lock.unlock()
         let (status, body) = try HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/heartbeats", token: token,
                                                json: ["members": [member]], timeout: 5)
@@ -100,6 +112,65 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             draining = true
             lock.unlock()
         }
+        if let entries = body["schedule"] as? [[String: Any]] {
+            let parsed = entries.compactMap { entry -> (revision: Int, fromStep: Int)? in
+                guard let revision = entry["revision"] as? Int, let step = entry["fromStep"] as? Int else { return nil }
+                return (revision, step)
+            }
+            lock.lock()
+            schedule = parsed
+            let step = outerStep
+            lock.unlock()
+            // Acknowledging a revision is loading it: the member can then switch at its step.
+            for revision in upcoming(after: step) { _ = try? load(revision) }
+        }
+    }
+
+    /// Revisions of the schedule this member may still train with: the one of its next step and those after.
+    func upcoming(after step: Int) -> [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        let current = schedule.last { $0.fromStep <= step + 1 }?.revision
+        let later = schedule.filter { $0.fromStep > step + 1 }.map(\.revision)
+        return (current.map { [$0] } ?? []) + later
+    }
+
+    /// Fetches a revision's plan (once).
+    func load(_ revision: Int) throws -> Plan {
+        lock.lock()
+        if let plan = loaded[revision] {
+            lock.unlock()
+            return plan
+        }
+        lock.unlock()
+        let (status, body) = try HTTPCall.get(server, "/v1/runs/\(run)/revisions/\(revision)", token: token, timeout: 10)
+        guard status == 200, let text = body["plan"] as? String else {
+            throw MembershipError.noQuorum("revision \(revision) could not be loaded (\(status)): \(Self.message(body))")
+        }
+        let plan = try JSONDecoder().decode(Plan.self, from: Data(text.utf8))
+        lock.lock()
+        loaded[revision] = plan
+        // Keep the plans the schedule can still reach.
+        let wanted = Set(schedule.map(\.revision)).union([activeRevision, revision])
+        loaded = loaded.filter { wanted.contains($0.key) }
+        lock.unlock()
+        return plan
+    }
+
+    public func revision(forStep step: Int) -> (number: Int, plan: Plan)? {
+        lock.lock()
+        let number = schedule.last { $0.fromStep <= step }?.revision
+        lock.unlock()
+        guard let number, let plan = try? load(number) else { return nil }
+        return (number, plan)
+    }
+
+    public func report(activeRevision: Int, evalLoss: Double?) {
+        lock.lock()
+        self.activeRevision = activeRevision
+        if let hash = loaded[activeRevision]?.contentHash { revisionHash = hash }
+        if let evalLoss { self.evalLoss = evalLoss }
+        lock.unlock()
     }
 
     static func message(_ body: [String: Any]) -> String {
@@ -134,6 +205,9 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             if shouldStop() { throw MembershipError.stopped }
             var request: [String: Any] = ["step": step, "slot": slot]
             if let failed { request["failed"] = failed.id }
+            lock.lock()
+            if activeRevision > 0 { request["revision"] = activeRevision }
+            lock.unlock()
             guard let (status, body) = try? HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/quorum", token: token, json: request, timeout: 30) else {
                 // The control plane is away: keep asking; training state is kept meanwhile.
                 Thread.sleep(forTimeInterval: 1)
@@ -156,6 +230,8 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
                 return Quorum(id: UInt64(id), step: step, members: members)
             case "missed":
                 throw MembershipError.missedStep(step)
+            case "stale":
+                throw MembershipError.staleRevision(step: step, revision: body["revision"] as? Int ?? 0)
             default:
                 continue
             }

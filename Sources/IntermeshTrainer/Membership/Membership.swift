@@ -1,3 +1,5 @@
+import IntermeshPlan
+
 /// The members of one outer step's all-reduce, as a coordinator decided them.
 public struct Quorum: Sendable, Equatable {
     /// Monotonic across the run.
@@ -38,15 +40,26 @@ public protocol Membership: AnyObject, Sendable {
 
     /// Set when the control plane wants this member gone: it leaves after contributing its current outer step.
     var drainRequested: Bool { get }
+
+    /// The revision this member's site trains outer step `step` with, and its plan, when the control plane
+    /// scheduled one that is loaded; nil keeps the current settings.
+    func revision(forStep step: Int) -> (number: Int, plan: Plan)?
+
+    /// The revision trained with now and the evaluation loss of the local parameters at the last outer step.
+    func report(activeRevision: Int, evalLoss: Double?)
 }
 
 extension Membership {
     public func report(loss: Double, tokensPerSecond: Double) {}
     public var drainRequested: Bool { false }
+    public func revision(forStep step: Int) -> (number: Int, plan: Plan)? { nil }
+    public func report(activeRevision: Int, evalLoss: Double?) {}
 }
 
 public enum MembershipError: Error, CustomStringConvertible {
     case missedStep(Int)
+    /// This member trained the step with another revision than the step's: it sits the step out and switches.
+    case staleRevision(step: Int, revision: Int)
     case noQuorum(String)
     /// A stop signal arrived while waiting.
     case stopped
@@ -54,6 +67,7 @@ public enum MembershipError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .missedStep(step): return "the quorum of outer step \(step) was formed without this member"
+        case let .staleRevision(step, revision): return "outer step \(step) trains with revision \(revision), not this member's"
         case let .noQuorum(reason): return "no quorum: \(reason)"
         case .stopped: return "stopped while waiting for a quorum"
         }
