@@ -31,6 +31,7 @@ struct API {
         router.post("/v1/runs/:run/sites/:site/intent") { request, context in try await intent(request, context) }
         router.post("/v1/runs/:run/sites/:site/donor") { request, context in try await donor(request, context) }
         router.post("/v1/runs/:run/sites/:site/agent") { request, context in try await agentReport(request, context) }
+        registerRollouts(on: router)
     }
 
     func runName(_ context: ServerContext) throws -> String {

@@ -108,7 +108,7 @@ public enum RolloutMachine {
     }
 
     /// Whether the rollout's revision reaches `site`: everywhere, except a canary before its promotion.
-    static func covers(_ rollout: Rollout, site: String) -> Bool {
+    public static func covers(_ rollout: Rollout, site: String) -> Bool {
         rollout.strategy != .canary || rollout.promoted || rollout.canarySites.contains(site)
     }
 

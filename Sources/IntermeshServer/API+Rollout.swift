@@ -1,0 +1,178 @@
+import Foundation
+import Hummingbird
+import IntermeshControl
+import IntermeshPlan
+import IntermeshSpec
+import IntermeshStore
+
+/// One site's progress in the current rollout.
+public struct SiteRollout: Codable, Sendable, Equatable {
+    public var site: String
+    /// Live members.
+    public var members: Int
+    /// Members that loaded the rollout's revision.
+    public var acknowledged: Int
+    /// Members training with it.
+    public var active: Int
+    /// Relaunches its agent still has to do (restart-class changes); nil when not reported.
+    public var pendingRestarts: Int?
+    /// Whether the revision reaches this site now (a canary reaches only the canary sites).
+    public var covered: Bool
+}
+
+public struct RolloutStatus: Codable, Sendable {
+    public var run: String
+    public var activeRevision: Int
+    public var outerStep: Int
+    public var paused: Bool
+    public var rollout: Rollout?
+    public var sites: [SiteRollout]
+    public var schedule: [RevisionSchedule.Entry]
+}
+
+/// A revision in the rollout history: who applied it, when, what it changed, and how its rollout ended.
+public struct HistoryEntry: Codable, Sendable {
+    public var revision: Int
+    public var contentHash: String
+    public var appliedBy: String
+    public var appliedAt: Date
+    /// The diff's summary against the revision before it.
+    public var summary: String
+    public var changes: [String]
+    /// The rollout's phase (`complete`, `reverted`, ...); nil for the first revision.
+    public var outcome: String?
+    public var reason: String?
+    public var active: Bool
+}
+
+struct UndoBody: Codable {
+    var toRevision: Int?
+}
+
+extension API {
+    func registerRollouts(on router: Router<ServerContext>) {
+        router.get("/v1/runs/:run/rollout") { _, context in try await rolloutStatus(context) }
+        router.get("/v1/runs/:run/rollout/history") { _, context in try await rolloutHistory(context) }
+        router.post("/v1/runs/:run/rollout/pause") { _, context in try await rolloutVerb(context, "pause") }
+        router.post("/v1/runs/:run/rollout/resume") { _, context in try await rolloutVerb(context, "resume") }
+        router.post("/v1/runs/:run/rollout/promote") { _, context in try await rolloutVerb(context, "promote") }
+        router.post("/v1/runs/:run/rollout/undo") { request, context in try await undo(request, context) }
+    }
+
+    func rolloutStatus(_ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        _ = try context.requireReader(run: name)
+        let run = try await plane.requireRun(name)
+        guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
+        let state = try await plane.rolloutState(of: name)
+        let timeout = plan.run.spec.faultPolicy.heartbeatTimeout.seconds
+        let now = plane.now()
+        let live = await plane.members.members(of: name).filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= timeout }
+        let rollout = state?.current
+        let pending = await reconciliation.pendingRestarts(run: name, revision: rollout?.revision ?? 0)
+        var names = plan.sites.map(\.name)
+        for site in Set(live.map(\.site)) where !names.contains(site) { names.append(site) }
+        let sites = names.map { site in
+            let here = live.filter { $0.site == site }
+            let target = rollout?.revision ?? run.activeRevision
+            return SiteRollout(site: site, members: here.count, acknowledged: here.filter { ($0.acknowledged ?? 0) >= target }.count,
+                               active: here.filter { $0.activeRevision == target }.count, pendingRestarts: pending[site],
+                               covered: rollout.map { RolloutMachine.covers($0, site: site) } ?? true)
+        }
+        return try JSONBody.response(RolloutStatus(run: name, activeRevision: run.activeRevision, outerStep: await plane.currentStep(of: name),
+                                                   paused: state?.paused ?? false, rollout: rollout, sites: sites,
+                                                   schedule: state?.schedule.entries ?? []))
+    }
+
+    func rolloutHistory(_ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        _ = try context.requireReader(run: name)
+        let run = try await plane.requireRun(name)
+        let revisions = try await plane.store.revisions(of: name)
+        let state = try await plane.rolloutState(of: name)
+        var rollouts: [Int: Rollout] = [:]
+        for rollout in (state?.history ?? []) + [state?.current].compactMap({ $0 }) { rollouts[rollout.revision] = rollout }
+        var previous: TrainingRun?
+        var entries: [HistoryEntry] = []
+        for revision in revisions.sorted(by: { $0.number < $1.number }) {
+            let current = try? JSONDecoder().decode(TrainingRun.self, from: Data(revision.canonical.utf8))
+            var diff: SpecDiff?
+            if let previous, let current { diff = SpecDiff(old: previous, new: current) }
+            let rollout = rollouts[revision.number]
+            entries.append(HistoryEntry(
+                revision: revision.number, contentHash: revision.contentHash, appliedBy: revision.appliedBy, appliedAt: revision.appliedAt,
+                summary: previous == nil ? "created" : diff?.summary ?? "",
+                changes: diff?.changes.map { "\($0.kind.rawValue) \($0.path)" + ($0.kind == .changed ? ": \($0.old ?? "") -> \($0.new ?? "")" : "") } ?? [],
+                outcome: rollout?.phase.rawValue, reason: rollout?.reason, active: revision.number == run.activeRevision))
+            previous = current ?? previous
+        }
+        return try JSONBody.response(entries)
+    }
+
+    /// `pause`, `resume` and `promote`: each changes the rollout state in one transaction.
+    func rolloutVerb(_ context: ServerContext, _ verb: String) async throws -> Response {
+        let principal = try context.requireOperator()
+        let name = try runName(context)
+        let run = try await plane.requireRun(name)
+        guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
+        let spec = plan.run.spec.rollout
+        let policy = RolloutPolicy(leadSteps: spec.leadSteps, canarySites: spec.canarySites, afterSteps: spec.promotion.afterSteps,
+                                   lossTolerance: spec.promotion.lossTolerance, automatic: spec.promotion.automatic)
+        let step = await plane.currentStep(of: name)
+        let who = principal.name
+        do {
+            try await plane.updateRollout(run: name) { stored in
+                var state = stored ?? RolloutState.initial(revision: run.activeRevision)
+                let events: [String]
+                switch verb {
+                case "pause": events = RolloutMachine.pause(&state, by: who)
+                case "resume": events = RolloutMachine.resume(&state, by: who, policy: policy, currentStep: step)
+                default: events = try RolloutMachine.promoteByHand(&state, by: who, policy: policy, currentStep: step)
+                }
+                return events.isEmpty ? nil : RolloutUpdate(state: state, events: events)
+            }
+        } catch let refusal as RolloutMachine.Refusal {
+            throw APIError(.conflict, "no_rollout", refusal.description)
+        }
+        return try await rolloutStatus(context)
+    }
+
+    /// A new revision equal to an earlier one (by default the one the current rollout started from), rolled out the same way.
+    func undo(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let principal = try context.requireOperator()
+        let name = try runName(context)
+        let run = try await plane.requireRun(name)
+        let body = try await JSONBody.decode(UndoBody.self, from: request, context: context)
+        let state = try await plane.rolloutState(of: name)
+        let target: Int
+        if let chosen = body.toRevision {
+            target = chosen
+        } else if let last = ((state?.history ?? []) + [state?.current].compactMap({ $0 })).last(where: { $0.revision == run.activeRevision }) {
+            target = last.from
+        } else {
+            target = run.activeRevision - 1
+        }
+        guard target >= 1, let revision = try await plane.store.revision(of: name, number: target) else {
+            throw APIError.notFound("run \(name) has no revision \(target) to go back to")
+        }
+        guard target != run.activeRevision else {
+            throw APIError(.conflict, "no_change", "revision \(target) is the active revision already")
+        }
+        let applied = try await plane.apply(specText: revision.specText, checkRevision: nil, by: principal)
+        guard case let .updated(outcome) = applied.outcome else {
+            throw APIError(.conflict, "no_change", "revision \(target) has the active revision's content already")
+        }
+        _ = try await plane.store.appendEvent(run: name, kind: "Rollout",
+                                              message: "undo by \(principal.name): revision \(outcome.number) restores revision \(target)",
+                                              now: plane.now())
+        return try JSONBody.response(ApplyResponse(run: name, revision: outcome.number, contentHash: outcome.contentHash,
+                                                   outcome: "updated", warnings: applied.warnings))
+    }
+}
+
+extension Reconciliation {
+    /// Relaunches each site's agent still has, as reported for `revision` or a later one.
+    public func pendingRestarts(run: String, revision: Int) -> [String: Int] {
+        (pendingRestarts[run] ?? [:]).filter { $0.value.revision >= revision }.mapValues(\.count)
+    }
+}
