@@ -20,7 +20,7 @@ enum OpenAPIDocument {
                 "get": op("List runs", "viewer", responses: ["200": "Run summaries"].merging(errors) { a, _ in a }),
                 "post": op("Apply a spec: create a run or add a revision; identical content is a no-op", "operator", body: "ApplyBody",
                            responses: ["200": "Updated or unchanged", "201": "Created", "409": "checkRevision differs from the current revision",
-                                       "413": "Body too large", "422": "Invalid spec, with compiler-style diagnostics"].merging(errors) { a, _ in a }),
+                                       "413": "Body too large", "422": "Invalid spec, with compiler-style diagnostics, or a change of an immutable field (code immutable_field)"].merging(errors) { a, _ in a }),
             ],
             "/v1/runs/{run}": [
                 "parameters": [runParameter],
@@ -55,6 +55,12 @@ enum OpenAPIDocument {
                 "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
                 "post": op("An up-to-date live member to recover from, spread over donors", "agent (of that run and site)", responses: ["200": "Donor"].merging(errors) { a, _ in a }),
             ],
+            "/v1/runs/{run}/rollout": ["parameters": [runParameter], "get": op("The current rollout: strategy, phase, activation step, and per site the members that acknowledged and activated it", "viewer", responses: ["200": "Rollout status"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/rollout/history": ["parameters": [runParameter], "get": op("Revisions with who applied them, when, the changes against the revision before, and how their rollout ended", "viewer", responses: ["200": "History"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/rollout/pause": ["parameters": [runParameter], "post": op("Hold rollouts: no new activation step, promotion or relaunch", "operator", responses: ["200": "Rollout status"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/rollout/resume": ["parameters": [runParameter], "post": op("Let rollouts go on", "operator", responses: ["200": "Rollout status"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/rollout/promote": ["parameters": [runParameter], "post": op("Take a canary to every site now", "operator", responses: ["200": "Rollout status", "409": "No canary is waiting"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/rollout/undo": ["parameters": [runParameter], "post": op("A new revision equal to an earlier one (toRevision, default the one before), rolled out the same way", "operator", body: "UndoBody", responses: ["200": "The new revision", "409": "Already the active content"].merging(errors) { a, _ in a })],
             "/v1/runs/{run}/sites/{site}/agent": [
                 "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
                 "post": op("An agent's tick: report launches and exits (with exit codes and last log lines); the answer carries the run's phase, active revision and the site's launch and stop directives", "agent (of that run and site)", responses: ["200": "Phase, revision and directives"].merging(errors) { a, _ in a }),
@@ -70,6 +76,9 @@ enum OpenAPIDocument {
                     "ApplyBody": ["type": "object", "required": ["spec"], "properties": [
                         "spec": ["type": "string", "description": "The run spec, YAML text"],
                         "checkRevision": ["type": "integer", "description": "Refuse with 409 unless this is the current revision (0: the run must be new)"],
+                    ]],
+                    "UndoBody": ["type": "object", "properties": [
+                        "toRevision": ["type": "integer", "description": "The revision to restore; default: the one the active revision's rollout started from"],
                     ]],
                     "TokenRequest": ["type": "object", "required": ["role"], "properties": [
                         "role": ["enum": ["admin", "operator", "viewer", "agent"]],

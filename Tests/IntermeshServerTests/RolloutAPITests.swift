@@ -1,0 +1,92 @@
+import Foundation
+import IntermeshClient
+import IntermeshControl
+import IntermeshServer
+import Testing
+
+/// Rollout endpoints against a real server: what they refuse, and what an apply records.
+@Suite(.serialized) struct RolloutAPITests {
+    let server = ServerProcess()
+
+    init() throws {
+        try server.start()
+    }
+
+    func expectError(_ status: Int, _ code: String, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+                     _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            Issue.record("expected \(status) \(code)", sourceLocation: sourceLocation)
+        } catch let error as APIClientError {
+            #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
+            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The spec with H = 50 instead of the default 100: a hot change.
+    func hot() -> String {
+        spec().replacingOccurrences(of: "  sites:\n", with: "  training: {innerSteps: 50, checkpoint: {interval: 100}}\n  sites:\n")
+    }
+
+    @Test func anApplyPlansARolloutAndHistoryNamesTheChanges() async throws {
+        let api = server.client()
+        _ = try await api.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        let first: RolloutStatus = try await api.get("/v1/runs/demo/rollout")
+        #expect(first.rollout == nil && first.schedule.map(\.revision) == [1])
+        _ = try await api.post("/v1/runs", json: ["spec": hot()]) as ApplyResponse
+        let status: RolloutStatus = try await api.get("/v1/runs/demo/rollout")
+        #expect(status.rollout?.revision == 2 && status.rollout?.strategy == .hot && status.rollout?.phase == .activating)
+        // No member has completed a step: the first clean boundary is 0 + 1 + the default lead of 2.
+        #expect(status.rollout?.activationStep == 3)
+        #expect(status.schedule.last == RevisionSchedule.Entry(revision: 2, fromStep: 3))
+        let history: [HistoryEntry] = try await api.get("/v1/runs/demo/rollout/history")
+        #expect(history.map(\.revision) == [1, 2])
+        #expect(history[1].summary == "1 change: 1 hot" && history[1].changes == ["~ spec.training.innerSteps: 100 -> 50"])
+    }
+
+    @Test func anImmutableChangeIsRefusedAndRecordsNothing() async throws {
+        let api = server.client()
+        _ = try await api.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        await expectError(422, "immutable_field") {
+            _ = try await api.post("/v1/runs", json: ["spec": spec().replacingOccurrences(of: "hiddenSize: 8", with: "hiddenSize: 16")]) as ApplyResponse
+        }
+        let revisions: [RevisionSummary] = try await api.get("/v1/runs/demo/revisions")
+        #expect(revisions.count == 1)
+    }
+
+    @Test func verbsRefuseWhatTheyCannotDo() async throws {
+        let api = server.client()
+        _ = try await api.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        await expectError(409, "no_rollout") { _ = try await api.post("/v1/runs/demo/rollout/promote", json: [:]) as RolloutStatus }
+        await expectError(404, "not_found") { _ = try await api.post("/v1/runs/demo/rollout/undo", json: ["toRevision": 7]) as ApplyResponse }
+        await expectError(404, "not_found") { _ = try await api.post("/v1/runs/demo/rollout/undo", json: [:]) as ApplyResponse }
+        await expectError(400, "bad_request") { _ = try await api.send(.POST, "/v1/runs/demo/rollout/undo", body: Data("{\"toRevision\": \"x\"}".utf8)) }
+        await expectError(404, "not_found") { _ = try await api.get("/v1/runs/nope/rollout") as RolloutStatus }
+        let viewer: TokenResponse = try await api.post("/v1/tokens", json: ["role": "viewer"])
+        await expectError(403, "forbidden") { _ = try await server.client(token: viewer.token).post("/v1/runs/demo/rollout/pause", json: [:]) as RolloutStatus }
+    }
+
+    @Test func pauseHoldsANewRevisionUntilResume() async throws {
+        let api = server.client()
+        _ = try await api.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        let paused: RolloutStatus = try await api.post("/v1/runs/demo/rollout/pause", json: [:])
+        #expect(paused.paused)
+        _ = try await api.post("/v1/runs", json: ["spec": hot()]) as ApplyResponse
+        let held: RolloutStatus = try await api.get("/v1/runs/demo/rollout")
+        #expect(held.rollout?.phase == .pending && held.rollout?.activationStep == nil && held.schedule.count == 1)
+        let resumed: RolloutStatus = try await api.post("/v1/runs/demo/rollout/resume", json: [:])
+        #expect(!resumed.paused && resumed.rollout?.phase == .activating && resumed.schedule.last?.revision == 2)
+        // Undo to revision 1: a third revision with its content, planned the same way.
+        let undone: ApplyResponse = try await api.post("/v1/runs/demo/rollout/undo", json: [:])
+        #expect(undone.revision == 3)
+        let after: RolloutStatus = try await api.get("/v1/runs/demo/rollout")
+        // It supersedes revision 2's rollout; the stable revision it starts from is the last one scheduled everywhere.
+        #expect(after.rollout?.revision == 3 && after.rollout?.from == 2)
+        let history: [HistoryEntry] = try await api.get("/v1/runs/demo/rollout/history")
+        #expect(history.map(\.outcome) == [nil, "superseded", "activating"])
+        let revisions: [RevisionSummary] = try await api.get("/v1/runs/demo/revisions")
+        #expect(revisions.count == 3)
+    }
+}
