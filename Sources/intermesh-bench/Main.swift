@@ -21,8 +21,16 @@ enum Bench {
                 FileHandle.standardError.write(Data("heartbeats: \(error)\n".utf8))
                 exit(1)
             }
+        case "rollouts":
+            do {
+                let spec = arguments.firstIndex(of: "--spec").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } ?? "specs/local.yaml"
+                try await RolloutBench.run(applies: intOption("--applies", arguments) ?? 5, spec: spec)
+            } catch {
+                FileHandle.standardError.write(Data("rollouts: \(error)\n".utf8))
+                exit(1)
+            }
         default:
-            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N]\n".utf8))
+            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n".utf8))
             exit(2)
         }
     }

@@ -121,8 +121,16 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             schedule = parsed
             let step = outerStep
             lock.unlock()
-            // Acknowledging a revision is loading it: the member can then switch at its step.
+            // Acknowledging a revision is loading it: the member can then switch at its step. The control
+            // plane hears of it at once rather than a heartbeat interval later.
+            lock.lock()
+            let before = loaded.keys.max()
+            lock.unlock()
             for revision in upcoming(after: step) { _ = try? load(revision) }
+            lock.lock()
+            let after = loaded.keys.max()
+            lock.unlock()
+            if after != before, !leaving { try beat(leaving: false) }
         }
     }
 
