@@ -14,6 +14,8 @@ struct UpSnapshot {
     var members: [MemberRecord]
     var quarantined: [String]
     var events: [EventRecord]
+    /// The run's latest rollout, finished or not.
+    var rollout: Rollout?
     /// Every event since the last snapshot (the plain view prints them all).
     var fresh: [EventRecord] = []
 
@@ -31,7 +33,18 @@ struct UpSnapshot {
         return UpSnapshot(run: name, phase: record.phase.rawValue, revision: record.activeRevision, outerStep: record.outerStep,
                           conditions: record.conditions, desired: (plan?.sites ?? []).map { ($0.name, $0.replicas.map(\.slot)) },
                           members: members, quarantined: slots.filter(\.value.quarantined).map(\.key).sorted(), events: events,
-                          fresh: newEvents)
+                          rollout: try await plane.rolloutState(of: name)?.current, fresh: newEvents)
+    }
+
+    /// `revision 2 hot, activating at outer step 11: 2/3 acknowledged`, or `none`.
+    var rolloutText: String {
+        guard let rollout else { return "none" }
+        var text = "revision \(rollout.revision) \(rollout.strategy.rawValue), \(rollout.phase.rawValue)"
+        if rollout.phase == .activating, let step = rollout.activationStep {
+            let acknowledged = members.filter { ($0.acknowledged ?? 0) >= rollout.revision }.count
+            text += " at outer step \(step): \(acknowledged)/\(members.count) acknowledged"
+        }
+        return text
     }
 
     /// Members at the newest outer step: the size of the last quorum as the members report it.
@@ -93,18 +106,18 @@ final class UpView {
         let available = snapshot.conditions.first { $0.type == "Available" }
         var lines = [
             terminal.paint("run \(snapshot.run)", .emphasis) + "  revision \(snapshot.revision)  phase \(snapshot.phase)  outer step \(snapshot.outerStep)"
-                + "  quorum \(snapshot.quorumSize)  rollout: none"
+                + "  quorum \(snapshot.quorumSize)  rollout: \(snapshot.rolloutText)"
                 + (available.map { "  " + ($0.status ? terminal.paint("Available", .good) : terminal.paint("\($0.reason)", .warning)) } ?? ""),
         ]
-        var rows = [["SITE", "SLOT", "MEMBER", "STATE", "STEP", "LOSS", "TOKENS/S"]]
+        var rows = [["SITE", "SLOT", "MEMBER", "STATE", "STEP", "REV", "LOSS", "TOKENS/S"]]
         for (site, slots) in snapshot.desired {
             for slot in slots {
                 if let member = snapshot.members.first(where: { $0.slot == slot }) {
                     rows.append([site, slot, String(member.id.prefix(8)), member.state.rawValue, String(member.outerStep),
-                                 member.loss.map { String(format: "%.3f", $0) } ?? "-",
+                                 member.activeRevision.map(String.init) ?? "-", member.loss.map { String(format: "%.3f", $0) } ?? "-",
                                  member.tokensPerSecond.map { String(Int($0)) } ?? "-"])
                 } else {
-                    rows.append([site, slot, "-", snapshot.quarantined.contains(slot) ? "quarantined" : "missing", "-", "-", "-"])
+                    rows.append([site, slot, "-", snapshot.quarantined.contains(slot) ? "quarantined" : "missing", "-", "-", "-", "-"])
                 }
             }
         }

@@ -115,9 +115,7 @@ extension API {
         let name = try runName(context)
         let run = try await plane.requireRun(name)
         guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
-        let spec = plan.run.spec.rollout
-        let policy = RolloutPolicy(leadSteps: spec.leadSteps, canarySites: spec.canarySites, afterSteps: spec.promotion.afterSteps,
-                                   lossTolerance: spec.promotion.lossTolerance, automatic: spec.promotion.automatic)
+        let policy = await plane.rolloutPolicy(plan.run, name: name)
         let step = await plane.currentStep(of: name)
         let who = principal.name
         do {

@@ -99,6 +99,7 @@ struct API {
         await plane.members.forget(run: name)
         await board.forget(run: name)
         await plane.rollouts.set(nil, run: name)
+        await plane.pace.forget(run: name)
         return try JSONBody.response(["run": name, "deleted": "true"])
     }
 
@@ -261,10 +262,10 @@ extension API {
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
         guard body.step >= 0 else { throw APIError.badRequest("step must not be negative") }
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
-        // No outer step mixes revisions: a member that trained this step with another revision sits it out.
+        // No outer step mixes revisions: a member that trained this step with another revision is not admitted;
+        // it trains the step again with the step's revision (the others wait for it as for a straggler).
         if let revision = body.revision, let required = try await plane.rolloutState(of: name)?.schedule.revision(forStep: body.step, site: site),
            revision != required {
-            await board.exclude(run: name, step: body.step, slot: body.slot)
             return try JSONBody.response(QuorumResponse(status: "stale", revision: required, quorum: nil, slots: [], ring: []))
         }
         let policy = plan.run.spec.faultPolicy

@@ -11,6 +11,7 @@ public struct ControlPlane: Sendable {
     public let members: MemberRegistry
     let plans = PlanCache()
     let rollouts = RolloutCache()
+    public let pace = StepPace()
 
     public init(store: any Store, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
@@ -41,12 +42,9 @@ public struct ControlPlane: Sendable {
                                "\(diff.immutable.map(\.path).joined(separator: ", ")) cannot change within a run; nothing was applied",
                                details: diff.immutable.map { "\($0.path): \($0.old ?? "") -> \($0.new ?? ""): \(SpecDiff.advice($0))" })
             }
-            needs = ChangeNeeds(hot: diff.hasHot, siteLocalSites: diff.siteLocalSites,
-                                restartSites: Set(diff.restartSites.map { $0 ?? "*" }), summary: diff.summary)
+            needs = ChangeNeeds(diff)
         }
-        let spec = run.spec.rollout
-        let policy = RolloutPolicy(leadSteps: spec.leadSteps, canarySites: spec.canarySites, afterSteps: spec.promotion.afterSteps,
-                                   lossTolerance: spec.promotion.lossTolerance, automatic: spec.promotion.automatic)
+        let policy = await rolloutPolicy(run, name: name)
         let currentStep = await currentStep(of: name)
         var request = ApplyRequest(
             run: run.metadata.name, specText: specText,
@@ -79,6 +77,17 @@ public struct ControlPlane: Sendable {
         try await plans.plan(run: run.name, revision: run.activeRevision) {
             try await store.revision(of: run.name, number: run.activeRevision)?.plan
         }
+    }
+
+    /// The spec's rollout settings, with the lead raised where outer steps are so short that members would not
+    /// hear of a change in time: every member gets at least two heartbeat intervals before the activation step.
+    public func rolloutPolicy(_ run: TrainingRun, name: String) async -> RolloutPolicy {
+        var policy = RolloutPolicy(run.spec.rollout)
+        if let seconds = await pace.secondsPerStep(run: name), seconds > 0 {
+            let needed = Int((2 * run.spec.faultPolicy.heartbeatInterval.seconds / seconds).rounded(.up))
+            policy.leadSteps = min(10_000, max(policy.leadSteps, needed))
+        }
+        return policy
     }
 
     /// The run's rollout state (cached).

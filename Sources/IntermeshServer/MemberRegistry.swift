@@ -94,3 +94,27 @@ public actor RolloutCache {
         states[run] = state
     }
 }
+
+/// How fast each run's outer steps go, from when the reconciler saw its outer step change.
+public actor StepPace {
+    var samples: [String: [(step: Int, at: Date)]] = [:]
+
+    public init() {}
+
+    public func record(run: String, step: Int, at time: Date) {
+        var list = samples[run] ?? []
+        guard list.last.map({ step > $0.step }) ?? true else { return }
+        list.append((step, time))
+        samples[run] = Array(list.suffix(10))
+    }
+
+    /// Seconds per outer step over the last few; nil before two samples.
+    public func secondsPerStep(run: String) -> Double? {
+        guard let list = samples[run], let first = list.first, let last = list.last, last.step > first.step else { return nil }
+        return last.at.timeIntervalSince(first.at) / Double(last.step - first.step)
+    }
+
+    public func forget(run: String) {
+        samples[run] = nil
+    }
+}

@@ -24,8 +24,6 @@ public actor QuorumBoard {
         var lastId: UInt64 = 0
         var seeded = false
         var intents: [Int: Set<Int>] = [:]
-        /// Members that may not take part in a step (they trained it with another revision): not waited for.
-        var excluded: [Int: Set<Int>] = [:]
         var decided: [Int: Decision] = [:]
         var pendingStep = -1
         var joined: Set<Int> = []
@@ -108,8 +106,7 @@ public actor QuorumBoard {
             // A member of the last quorum that stopped heartbeating (or came back as a new incarnation that is still
             // recovering) is gone; a planned slot that never came up is waited for.
             let previous = current.previous ?? planned
-            let excluded = current.excluded[step] ?? []
-            let gone = (current.previous.map { $0.subtracting(ready) } ?? []).union(excluded)
+            let gone = current.previous.map { $0.subtracting(ready) } ?? []
             let input = QuorumRules.Input(previous: previous, announced: current.intents[step] ?? [], gone: gone,
                                           joined: current.joined, alive: max(live.count, current.joined.count),
                                           firstJoin: current.firstJoin, now: now())
@@ -121,7 +118,6 @@ public actor QuorumBoard {
                 current.decided = current.decided.filter { $0.key >= step - 2 }
                 current.previous = Set(members)
                 current.intents[step] = nil
-                current.excluded = current.excluded.filter { $0.key > step }
                 current.pendingStep = -1
                 rooms[run] = current
                 return .formed(decision)
@@ -129,13 +125,6 @@ public actor QuorumBoard {
             if now() >= deadline { return .waiting }
             try? await Task.sleep(for: .milliseconds(Int(tick * 1000)))
         }
-    }
-
-    /// Keeps a member out of one step's quorum: it is not waited for.
-    public func exclude(run: String, step: Int, slot: String) {
-        let member = number(run, slot)
-        rooms[run, default: Room()].excluded[step, default: []].insert(member)
-        rooms[run]?.joined.remove(member)
     }
 
     public func intend(run: String, step: Int, slot: String) {

@@ -140,6 +140,7 @@ public actor Reconciliation {
             drains[run.name] = draining
             try await plane.store.appendEvents(run: run.name, changes.map { ($0.hasPrefix("quarantined ") ? "Quarantined" : "Reconciled", $0) }, now: now)
             let outerStep = max(run.outerStep, members.map(\.outerStep).max() ?? 0)
+            await plane.pace.record(run: run.name, step: outerStep, at: now)
             if result.conditions != run.conditions || outerStep != run.outerStep {
                 try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: result.conditions, now: now)
             }
@@ -157,11 +158,9 @@ extension Reconciliation {
         let policy = plan.run.spec.faultPolicy
         let live = members.filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds }
         let ready = live.filter { $0.state != .joining && $0.state != .recovering }
-        let rollout = plan.run.spec.rollout
-        readiness[run.name] = (ready.count, live.count, policy.minReplicas, rollout.maxParallel)
+        readiness[run.name] = (ready.count, live.count, policy.minReplicas, plan.run.spec.rollout.maxParallel)
         guard let state = try await plane.rolloutState(of: run.name), let current = state.current, !current.phase.finished else { return }
-        let rules = RolloutPolicy(leadSteps: rollout.leadSteps, canarySites: rollout.canarySites, afterSteps: rollout.promotion.afterSteps,
-                                  lossTolerance: rollout.promotion.lossTolerance, automatic: rollout.promotion.automatic)
+        let rules = await plane.rolloutPolicy(plan.run, name: run.name)
         let observed = live.map {
             RolloutMember(site: $0.site, outerStep: $0.outerStep, acknowledged: $0.acknowledged, active: $0.activeRevision, evalLoss: $0.evalLoss)
         }

@@ -107,7 +107,7 @@ public struct QuorumRequest: Codable, Sendable {
 
 public struct QuorumResponse: Codable, Sendable {
     /// `formed`, `missed` (the step went on without this member: recover and join a later one), `stale` (the
-    /// member trained the step with another revision than `revision`: it recovers and switches) or `waiting` (ask again).
+    /// member trained the step with another revision than `revision`: it trains the step again with it) or `waiting` (ask again).
     public var status: String
     /// With `stale`: the revision of the step.
     public var revision: Int?

@@ -120,11 +120,6 @@ extension Trainer {
                 TrainerLog.emit("missed_step", ["outer_step": step])
                 try recover(from: membership.donors(newerThan: step - 2).map(\.peer), after: step - 1)
                 return
-            } catch let MembershipError.staleRevision(_, revision) {
-                // Trained with another revision than the step's (it was learnt too late): sit the step out.
-                TrainerLog.emit("stale_revision", ["outer_step": step, "revision": settings.revision, "step_revision": revision])
-                try recover(from: membership.donors(newerThan: step - 2).map(\.peer), after: step - 1)
-                return
             }
             let position = quorum.members.firstIndex(of: config.me)!
             let peers = quorum.members.map { membership.peer($0) }.map { RingPeer(id: $0.id, host: $0.host, port: $0.ringPort) }

@@ -112,6 +112,7 @@ public final class Trainer {
             guard settings.outerStepLimit.map({ outerStep < $0 }) ?? true else { break }
             let h = settings.innerSteps
             let perRank = max(1, settings.batchSize / group.size)
+            let firstInnerStep = innerStep
             var local = global
             var lossSum = 0.0
             let started = Date()
@@ -155,9 +156,15 @@ public final class Trainer {
                     header = [Int64(outerStep), Int64(innerStep), recovered ? 1 : 0, drain ? 2 : 0]
                 } catch MembershipError.stopped {
                     header = [Int64(outerStep), Int64(innerStep), 0, 1]
+                } catch let MembershipError.staleRevision(step, revision) {
+                    // This step trains with a revision this replica heard of too late: its inner steps are
+                    // dropped, and every rank trains the step again from the global parameters with it.
+                    TrainerLog.emit("stale_revision", ["outer_step": step, "revision": settings.revision, "step_revision": revision])
+                    header = [Int64(outerStep), Int64(firstInnerStep), 0, 3]
                 }
             }
             try synchronizeRanks(&header)
+            if header[3] == 3 { continue }
             if header[3] == 2 {
                 if group.isLeader { leave(reason: "drained") }
                 return 0

@@ -11,7 +11,9 @@ enum RolloutBench {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("intermesh").path
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-rollouts-\(UUID())")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: data) }
+        var finished = false
+        // A failed run keeps its data directory (logs, store) for a look.
+        defer { if finished { try? FileManager.default.removeItem(at: data) } else { print("data kept in \(data.path)") } }
         let log = data.appendingPathComponent("up.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let port = 7790
@@ -44,7 +46,7 @@ enum RolloutBench {
             return members.filter { $0.outerStep >= 2 }.count >= 3
         }
         print("rollouts of a hot change (outer lr) on \(spec), \(applies) applies")
-        print("apply -> all acknowledged (s) | apply -> all active (s) | activation step | replicas | step skew")
+        print("apply -> all acknowledged (s) | apply -> all active (s) | activation step | replicas | step skew | steps retrained")
         var acks: [Double] = [], actives: [Double] = [], skews: [Int] = []
         for index in 0..<applies {
             let text = original.replacingOccurrences(of: "lr: 0.7", with: index % 2 == 0 ? "lr: 0.6" : "lr: 0.7")
@@ -66,8 +68,10 @@ enum RolloutBench {
             acks.append(acked.timeIntervalSince(rollout.startedAt))
             actives.append(active.timeIntervalSince(rollout.startedAt))
             skews.append(skew)
-            print(String(format: "%29.2f | %22.2f | %15d | %8d | %d", acks.last!, actives.last!, step, firsts.count, skew))
+            let retrained = count(event: "stale_revision", revision: applied.revision, data: data.appendingPathComponent("run/agents"))
+            print(String(format: "%29.2f | %22.2f | %15d | %8d | %9d | %d", acks.last!, actives.last!, step, firsts.count, skew, retrained))
         }
+        finished = true
         let sortedAcks = acks.sorted(), sortedActives = actives.sorted()
         print(String(format: "median: acknowledged %.2f s, active %.2f s; max: %.2f s, %.2f s; activation-step skew max %d",
                      sortedAcks[sortedAcks.count / 2], sortedActives[sortedActives.count / 2], sortedAcks.last!, sortedActives.last!, skews.max() ?? 0))
@@ -82,11 +86,22 @@ enum RolloutBench {
         return String(line.dropFirst("  name: ".count)).trimmingCharacters(in: .whitespaces)
     }
 
+    static func replicaLogs(_ data: URL) -> [URL] {
+        FileManager.default.enumerator(at: data, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL }
+            .filter { $0.pathExtension == "log" && $0.deletingLastPathComponent().lastPathComponent == "logs" } ?? []
+    }
+
+    /// Steps replicas trained again because they heard of `revision` too late.
+    static func count(event: String, revision: Int, data: URL) -> Int {
+        replicaLogs(data).reduce(0) { total, file in
+            let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+            return total + text.split(separator: "\n").filter { $0.contains("\"event\":\"\(event)\"") && $0.contains("\"step_revision\":\(revision),") }.count
+        }
+    }
+
     /// The first outer step at which each replica log shows `revision`.
     static func firstSteps(data: URL, revision: Int) -> [Int] {
-        let files = FileManager.default.enumerator(at: data, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL }
-            .filter { $0.pathExtension == "log" && $0.deletingLastPathComponent().lastPathComponent == "logs" } ?? []
-        return files.compactMap { file -> Int? in
+        replicaLogs(data).compactMap { file -> Int? in
             let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
             for line in text.split(separator: "\n") where line.hasPrefix("{") && line.contains("\"event\":\"outer\"") {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }

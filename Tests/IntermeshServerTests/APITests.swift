@@ -11,19 +11,6 @@ import Testing
         try server.start()
     }
 
-    func expectError(_ status: Int, _ code: String, sourceLocation: Testing.SourceLocation = #_sourceLocation,
-                     _ body: () async throws -> Void) async {
-        do {
-            try await body()
-            Issue.record("expected \(status) \(code)", sourceLocation: sourceLocation)
-        } catch let error as APIClientError {
-            #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
-            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        } catch {
-            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
-        }
-    }
-
     @Test func applyCreatesUpdatesAndIgnoresIdenticalSpecs() async throws {
         let api = server.client()
         let created: ApplyResponse = try await api.post("/v1/runs", json: ["spec": spec()])

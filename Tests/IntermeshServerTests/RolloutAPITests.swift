@@ -12,19 +12,6 @@ import Testing
         try server.start()
     }
 
-    func expectError(_ status: Int, _ code: String, sourceLocation: Testing.SourceLocation = #_sourceLocation,
-                     _ body: () async throws -> Void) async {
-        do {
-            try await body()
-            Issue.record("expected \(status) \(code)", sourceLocation: sourceLocation)
-        } catch let error as APIClientError {
-            #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
-            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        } catch {
-            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
-        }
-    }
-
     /// The spec with H = 50 instead of the default 100: a hot change.
     func hot() -> String {
         spec().replacingOccurrences(of: "  sites:\n", with: "  training: {innerSteps: 50, checkpoint: {interval: 100}}\n  sites:\n")

@@ -91,3 +91,17 @@ func spec(name: String = "demo", replicas: Int = 1, sites: [String] = ["alpha", 
 
     """
 }
+
+/// Runs `body` and expects it to fail with this HTTP status and error code.
+func expectError(_ status: Int, _ code: String, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+                 _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected \(status) \(code)", sourceLocation: sourceLocation)
+    } catch let error as APIClientError {
+        #expect(error.status == status, "\(error)", sourceLocation: sourceLocation)
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshSpec
 
 /// What the rollout machine reads of a live member.
 public struct RolloutMember: Sendable, Equatable {
@@ -35,6 +36,11 @@ public struct RolloutPolicy: Sendable, Equatable {
         self.lossTolerance = lossTolerance
         self.automatic = automatic
     }
+
+    public init(_ spec: RolloutSpec) {
+        self.init(leadSteps: spec.leadSteps, canarySites: spec.canarySites, afterSteps: spec.promotion.afterSteps,
+                  lossTolerance: spec.promotion.lossTolerance, automatic: spec.promotion.automatic)
+    }
 }
 
 /// What a change needs, from its spec diff.
@@ -50,6 +56,10 @@ public struct ChangeNeeds: Sendable, Equatable {
         self.siteLocalSites = siteLocalSites
         self.restartSites = restartSites
         self.summary = summary
+    }
+
+    public init(_ diff: SpecDiff) {
+        self.init(hot: diff.hasHot, siteLocalSites: diff.siteLocalSites, restartSites: Set(diff.restartSites.map { $0 ?? "*" }), summary: diff.summary)
     }
 }
 

@@ -32,6 +32,9 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     var loaded: [Int: Plan] = [:]
     var activeRevision: Int
     var evalLoss: Double?
+    /// The revision the control plane said a step trains with, when it refused this member's (the member
+    /// heard of the change too late); wins over the schedule, which may not have arrived yet.
+    var pinned: (step: Int, revision: Int)?
 
     public init(server: String, token: String, plan: Plan, revision: Int, slot: String, memberId: String, incarnation: Int, peers: [PeerAddress],
                 me: PeerAddress, shouldStop: @escaping @Sendable () -> Bool) {
@@ -167,7 +170,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
 
     public func revision(forStep step: Int) -> (number: Int, plan: Plan)? {
         lock.lock()
-        let number = schedule.last { $0.fromStep <= step }?.revision
+        let number = pinned.flatMap { $0.step == step ? $0.revision : nil } ?? schedule.last { $0.fromStep <= step }?.revision
         lock.unlock()
         guard let number, let plan = try? load(number) else { return nil }
         return (number, plan)
@@ -239,7 +242,11 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             case "missed":
                 throw MembershipError.missedStep(step)
             case "stale":
-                throw MembershipError.staleRevision(step: step, revision: body["revision"] as? Int ?? 0)
+                let revision = body["revision"] as? Int ?? 0
+                lock.lock()
+                pinned = (step, revision)
+                lock.unlock()
+                throw MembershipError.staleRevision(step: step, revision: revision)
             default:
                 continue
             }

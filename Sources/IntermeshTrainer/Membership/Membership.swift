@@ -58,7 +58,7 @@ extension Membership {
 
 public enum MembershipError: Error, CustomStringConvertible {
     case missedStep(Int)
-    /// This member trained the step with another revision than the step's: it sits the step out and switches.
+    /// This member trained the step with another revision than the step's: it trains the step again with that one.
     case staleRevision(step: Int, revision: Int)
     case noQuorum(String)
     /// A stop signal arrived while waiting.
