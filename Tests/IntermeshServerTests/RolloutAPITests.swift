@@ -76,4 +76,30 @@ import Testing
         let revisions: [RevisionSummary] = try await api.get("/v1/runs/demo/revisions")
         #expect(revisions.count == 3)
     }
+
+    @Test func heartbeatsCarryTheScheduleAndAStaleJoinIsRefused() async throws {
+        let api = server.client()
+        _ = try await api.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        _ = try await api.post("/v1/runs", json: ["spec": hot()]) as ApplyResponse
+        func beat(_ site: String, acknowledged: Int) async throws -> HeartbeatResponse {
+            try await api.post("/v1/runs/demo/sites/\(site)/heartbeats", json: ["members": [[
+                "id": "\(site)-1", "slot": "\(site)/0", "state": "training", "outerStep": 2, "acknowledged": acknowledged, "activeRevision": 1,
+            ]]])
+        }
+        let answer = try await beat("alpha", acknowledged: 2)
+        #expect(answer.schedule == [RevisionSchedule.Entry(revision: 1, fromStep: 0), RevisionSchedule.Entry(revision: 2, fromStep: 3)])
+        _ = try await beat("beta", acknowledged: 2)
+        let members: [MemberRecord] = try await api.get("/v1/runs/demo/members")
+        #expect(members.map(\.acknowledged) == [2, 2])
+
+        // Step 3 trains with revision 2: a member that trained it with revision 1 is told so, and not admitted.
+        let stale: QuorumResponse = try await api.post("/v1/runs/demo/sites/alpha/quorum", json: ["step": 3, "slot": "alpha/0", "revision": 1])
+        #expect(stale.status == "stale" && stale.revision == 2 && stale.quorum == nil)
+        // With the right revision both are admitted to one quorum.
+        async let first: QuorumResponse = api.post("/v1/runs/demo/sites/alpha/quorum", json: ["step": 3, "slot": "alpha/0", "revision": 2])
+        async let second: QuorumResponse = api.post("/v1/runs/demo/sites/beta/quorum", json: ["step": 3, "slot": "beta/0", "revision": 2])
+        let (a, b) = try await (first, second)
+        #expect(a.status == "formed" && b.status == "formed" && a.quorum?.id == b.quorum?.id)
+        #expect(a.slots == ["alpha/0", "beta/0"])
+    }
 }
