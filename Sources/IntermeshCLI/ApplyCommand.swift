@@ -41,6 +41,7 @@ struct ApplyCommand: AsyncParsableCommand {
             let response: ApplyResponse = try await client.client().post("/v1/runs", json: body)
             let verb = response.outcome == "unchanged" ? "unchanged at" : response.outcome == "created" ? "created with" : "updated to"
             Terminal.stdout.write("run \(response.run) \(verb) revision \(response.revision) (\(response.contentHash.prefix(19)))\n")
+            if let rollout = response.rollout { Terminal.stdout.write("rollout \(rollout)\n") }
         } catch let error as APIClientError {
             throw error.cliError
         }

@@ -96,6 +96,7 @@ struct RolloutCommand: AsyncParsableCommand {
             do {
                 let response: ApplyResponse = try await client.client().post("/v1/runs/\(run)/rollout/undo", json: body)
                 Terminal.stdout.write("run \(response.run) updated to revision \(response.revision) (\(response.contentHash.prefix(19)))\n")
+                if let rollout = response.rollout { Terminal.stdout.write("rollout \(rollout)\n") }
             } catch let error as APIClientError {
                 throw error.cliError
             }

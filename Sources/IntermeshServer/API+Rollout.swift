@@ -164,7 +164,8 @@ extension API {
                                               message: "undo by \(principal.name): revision \(outcome.number) restores revision \(target)",
                                               now: plane.now())
         return try JSONBody.response(ApplyResponse(run: name, revision: outcome.number, contentHash: outcome.contentHash,
-                                                   outcome: "updated", warnings: applied.warnings))
+                                                   outcome: "updated", warnings: applied.warnings,
+                                                   rollout: await rolloutLine(run: name, revision: outcome.number)))
     }
 }
 

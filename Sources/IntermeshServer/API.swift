@@ -51,7 +51,22 @@ struct API {
         }
         let status: HTTPResponse.Status = outcome == "created" ? .created : .ok
         return try JSONBody.response(ApplyResponse(run: revision.run, revision: revision.number, contentHash: revision.contentHash,
-                                                   outcome: outcome, warnings: applied.warnings), status: status)
+                                                   outcome: outcome, warnings: applied.warnings,
+                                                   rollout: outcome == "updated" ? await rolloutLine(run: revision.run, revision: revision.number) : nil),
+                                     status: status)
+    }
+
+    /// One line on how a revision rolls out, from the rollout the apply planned.
+    func rolloutLine(run: String, revision: Int) async -> String? {
+        guard let rollout = try? await plane.rolloutState(of: run)?.current, rollout.revision == revision else { return nil }
+        switch rollout.phase {
+        case .pending: return "\(rollout.strategy.rawValue): waiting, rollouts are paused (intermesh rollout resume \(run))"
+        default:
+            let sites = rollout.strategy == .canary ? "on canary site\(rollout.canarySites.count == 1 ? "" : "s") \(rollout.canarySites.joined(separator: ", "))"
+                : "on every site"
+            let relaunch = rollout.restartSites.isEmpty ? "" : "; relaunching \(rollout.restartSites.map { $0 == "*" ? "every site" : $0 }.joined(separator: ", ")) one replica at a time"
+            return "\(rollout.strategy.rawValue): activates at outer step \(rollout.activationStep ?? 0) \(sites)\(relaunch)"
+        }
     }
 
     func list(_ context: ServerContext) async throws -> Response {

@@ -11,6 +11,8 @@ public struct ApplyResponse: Codable, Sendable {
     /// `created`, `updated` or `unchanged`.
     public var outcome: String
     public var warnings: [String]
+    /// How the new revision rolls out (`hot: activates at outer step 11 on every site`); nil for a new run or no change.
+    public var rollout: String?
 }
 
 public struct RunSummary: Codable, Sendable {

@@ -62,7 +62,7 @@ import Testing
         #expect(revisionsBefore.count == 1, "a dry run applies nothing")
 
         let (applied, applyOutput) = try up.command(["apply", "-f", changed])
-        #expect(applied == 0, "\(applyOutput)")
+        #expect(applied == 0 && applyOutput.contains("rollout hot: activates at outer step"), "\(applyOutput)")
         try await up.wait("6 outer steps on revision 2 everywhere", timeout: 180) { Self.reached(up, revision: 2, steps: 6) }
 
         let status = try await Self.status(up)

@@ -22,7 +22,8 @@ import Testing
         _ = try await api.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
         let first: RolloutStatus = try await api.get("/v1/runs/demo/rollout")
         #expect(first.rollout == nil && first.schedule.map(\.revision) == [1])
-        _ = try await api.post("/v1/runs", json: ["spec": hot()]) as ApplyResponse
+        let applied: ApplyResponse = try await api.post("/v1/runs", json: ["spec": hot()])
+        #expect(applied.rollout == "hot: activates at outer step 3 on every site")
         let status: RolloutStatus = try await api.get("/v1/runs/demo/rollout")
         #expect(status.rollout?.revision == 2 && status.rollout?.strategy == .hot && status.rollout?.phase == .activating)
         // No member has completed a step: the first clean boundary is 0 + 1 + the default lead of 2.
