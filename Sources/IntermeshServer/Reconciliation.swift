@@ -165,7 +165,7 @@ extension Reconciliation {
             RolloutMember(site: $0.site, outerStep: $0.outerStep, acknowledged: $0.acknowledged, active: $0.activeRevision, evalLoss: $0.evalLoss)
         }
         // Only counts reported for this revision or a later one say that a site's relaunches are done.
-        let pending = (pendingRestarts[run.name] ?? [:]).filter { $0.value.revision >= current.revision }.mapValues(\.count)
+        let pending = pendingRestarts(run: run.name, revision: current.revision)
         let step = max(run.outerStep, live.map(\.outerStep).max() ?? 0)
         try await plane.updateRollout(run: run.name) { stored in
             guard var state = stored else { return nil }

@@ -70,9 +70,7 @@ public final class Trainer {
         }
         group.broadcast(&vector)
         settings.decode(vector)
-        for (index, source) in mix.sources.enumerated() where index < settings.weights.count {
-            mix.setWeights([source.name: settings.weights[index]])
-        }
+        mix.setWeights(Dictionary(uniqueKeysWithValues: zip(mix.sources.map(\.name), settings.weights)))
         outer.lr = Float(settings.outerLr)
         outer.momentum = Float(settings.momentum)
         adam.beta1 = Float(settings.beta1)
