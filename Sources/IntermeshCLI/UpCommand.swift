@@ -174,9 +174,10 @@ final class UpSession: @unchecked Sendable {
                     code = 1
                     break
                 }
-                if let outerSteps, snapshot.outerStep >= (firstStep ?? 0) + outerSteps {
+                // Draining asks members to leave after the step they are training: start it one step before the goal.
+                if let outerSteps, snapshot.outerStep >= (firstStep ?? 0) + outerSteps - 1 {
                     view.finish()
-                    out.write("intermesh up: \(outerSteps) outer steps done; draining\n")
+                    out.write("intermesh up: draining: replicas leave after outer step \((firstStep ?? 0) + outerSteps)\n")
                     try await drain()
                     break
                 }
