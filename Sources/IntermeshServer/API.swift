@@ -281,7 +281,7 @@ extension API {
         // it trains the step again with the step's revision (the others wait for it as for a straggler).
         if let revision = body.revision, let required = try await plane.rolloutState(of: name)?.schedule.revision(forStep: body.step, site: site),
            revision != required {
-            return try JSONBody.response(QuorumResponse(status: "stale", revision: required, quorum: nil, slots: [], ring: []))
+            return try JSONBody.response(QuorumResponse(status: "stale", revision: required, weights: nil, quorum: nil, slots: [], ring: []))
         }
         let policy = plan.run.spec.faultPolicy
         let registry = plane.members
@@ -300,12 +300,16 @@ extension API {
             }
         switch answer {
         case let .formed(decision):
-            return try JSONBody.response(QuorumResponse(status: "formed", revision: nil, quorum: decision, slots: decision.slots,
+            // Weights follow from the schedule of this step, fixed before the step began: every member gets the same.
+            let schedule = try await plane.rolloutState(of: name)?.schedule
+            let weights = decision.slots.map { schedule?.weight(forStep: body.step, site: String($0.split(separator: "/")[0])) ?? 1 }
+            return try JSONBody.response(QuorumResponse(status: "formed", revision: nil, weights: weights.allSatisfy { $0 == 1 } ? nil : weights,
+                                                        quorum: decision, slots: decision.slots,
                                                         ring: await addresses(decision.slots, run: name, plan: plan)))
         case .missed:
-            return try JSONBody.response(QuorumResponse(status: "missed", revision: nil, quorum: nil, slots: [], ring: []))
+            return try JSONBody.response(QuorumResponse(status: "missed", revision: nil, weights: nil, quorum: nil, slots: [], ring: []))
         case .waiting:
-            return try JSONBody.response(QuorumResponse(status: "waiting", revision: nil, quorum: nil, slots: [], ring: []))
+            return try JSONBody.response(QuorumResponse(status: "waiting", revision: nil, weights: nil, quorum: nil, slots: [], ring: []))
         }
     }
 

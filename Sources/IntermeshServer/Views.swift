@@ -113,6 +113,9 @@ public struct QuorumResponse: Codable, Sendable {
     public var status: String
     /// With `stale`: the revision of the step.
     public var revision: Int?
+    /// With `formed`, when some members count less in the outer average (canaries in shadow): each ring member's
+    /// weight, in ring order; absent when every weight is 1.
+    public var weights: [Double]?
     public var quorum: QuorumBoard.Decision?
     /// Slots of the quorum's members, in ring order.
     public var slots: [String]

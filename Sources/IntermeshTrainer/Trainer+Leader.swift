@@ -126,7 +126,7 @@ extension Trainer {
             do {
                 let outcome = try RingAllReduce.run(pseudo, peers: peers, me: position, quorum: quorum.id,
                                                     quantize: settings.quantize,
-                                                    endpoint: ring, timeout: config.syncTimeout)
+                                                    endpoint: ring, timeout: config.syncTimeout, weights: quorum.weights)
                 outer.apply(global: &global, averagedPseudoGradient: outcome.mean)
                 outerStep = step
                 self.quorum = quorum

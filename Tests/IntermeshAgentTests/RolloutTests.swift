@@ -150,6 +150,16 @@ import Testing
         #expect(reverted.activeRevision == 2, "the run is back on the promoted revision")
         // Only gamma ever trained with revision 3, and it goes back to revision 2.
         #expect(Self.firstStep(up, revision: 3, sites: ["alpha", "beta"]).values.isEmpty)
+        // It trained in shadow (weight 0): the run's model was not harmed while it diverged.
+        let divergedAt = try #require(Self.firstStep(up, revision: 3, sites: ["gamma"])["gamma"])
+        func meanEval(_ event: [String: Any]) -> Double {
+            let eval = event["eval"] as? [String: Double] ?? [:]
+            return eval.values.reduce(0, +) / Double(max(1, eval.count))
+        }
+        let alpha = up.outerEvents(site: "alpha")
+        let before = try #require(alpha.last { ($0["outer_step"] as? Int ?? 0) < divergedAt }.map(meanEval))
+        let during = alpha.filter { ($0["outer_step"] as? Int ?? 0) >= divergedAt }.map(meanEval)
+        #expect(!during.isEmpty && during.allSatisfy { $0 < before * 1.2 }, "alpha's eval loss \(before) before, \(during) while gamma diverged")
         try await up.wait("gamma back on revision 2", timeout: 120) {
             let gamma = up.outerEvents(site: "gamma")
             let last3 = gamma.lastIndex { $0["revision"] as? Int == 3 } ?? -1

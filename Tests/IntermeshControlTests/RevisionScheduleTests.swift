@@ -30,4 +30,14 @@ import Testing
         #expect(schedule.revision(forStep: 8, site: "a") == 2)
         #expect(schedule.revision(forStep: 12, site: "a") == 3)
     }
+
+    @Test func aCanaryCountsWithItsWeightUntilPromoted() {
+        let schedule = RevisionSchedule(entries: [
+            Entry(revision: 1, fromStep: 0), Entry(revision: 2, fromStep: 10, sites: ["gamma"], weight: 0), Entry(revision: 2, fromStep: 14),
+        ])
+        #expect(schedule.weight(forStep: 9, site: "gamma") == 1)
+        #expect(schedule.weight(forStep: 10, site: "gamma") == 0)
+        #expect(schedule.weight(forStep: 10, site: "alpha") == 1)
+        #expect(schedule.weight(forStep: 14, site: "gamma") == 1)
+    }
 }

@@ -72,6 +72,8 @@ import Testing
         policy.automatic = test.automatic
         var (state, _) = Self.begin(Self.gammaLr, policy: policy)
         #expect(state.current?.strategy == .canary)
+        // Canaries train in shadow by default: their pseudo-gradients count 0 until promoted.
+        #expect(state.schedule.weight(forStep: 8, site: "gamma") == 0)
         #expect(state.schedule.revision(forStep: 8, site: "gamma") == 2)
         #expect(state.schedule.revision(forStep: 8, site: "alpha") == 1)
         // Canary active at step 8; the gate looks when the canaries completed step 8 + 3 - 1.
@@ -95,6 +97,7 @@ import Testing
             #expect(state.current?.promoted == true)
             #expect(state.schedule.revision(forStep: 13, site: "alpha") == 2)
             #expect(state.schedule.revision(forStep: 12, site: "alpha") == 1)
+            #expect(state.schedule.weight(forStep: 13, site: "gamma") == 1)
         default:
             #expect(state.schedule.revision(forStep: 13, site: "alpha") == 1)
         }

@@ -4,7 +4,8 @@ import Testing
 
 @Suite(.serialized) struct RingAllReduceTests {
     /// Runs one all-reduce with `count` members on loopback, one thread each.
-    func allReduce(_ vectors: [[Float]], quantize: Bool, quorum: UInt64 = 1, dropMember: Int? = nil) throws -> [Result<RingAllReduce.Outcome, Error>] {
+    func allReduce(_ vectors: [[Float]], quantize: Bool, quorum: UInt64 = 1, dropMember: Int? = nil,
+                   weights: [Float]? = nil) throws -> [Result<RingAllReduce.Outcome, Error>] {
         let endpoints = try vectors.map { _ in try RingEndpoint(port: 0, host: "127.0.0.1") }
         defer { endpoints.forEach { $0.stop() } }
         let peers = endpoints.enumerated().map { RingPeer(id: "m\($0.offset)", host: "127.0.0.1", port: $0.element.port) }
@@ -16,7 +17,7 @@ import Testing
             Thread {
                 let result = Result {
                     try RingAllReduce.run(vectors[member], peers: peers, me: member, quorum: quorum, quantize: quantize,
-                                          endpoint: endpoints[member], timeout: 2)
+                                          endpoint: endpoints[member], timeout: 2, weights: weights)
                 }
                 lock.lock()
                 results[member] = result
@@ -33,6 +34,22 @@ import Testing
             var rng = SeededRandom(seed: UInt64(member + 1))
             return (0..<length).map { _ in rng.symmetric(1) }
         }
+    }
+
+    @Test func weightedMeanLeavesAZeroWeightMemberOut() throws {
+        let inputs = vectors(3, length: 1001)
+        // The third member (a canary in shadow) takes part in the ring but adds nothing.
+        let outcomes = try allReduce(inputs, quantize: false, weights: [1, 1, 0]).map { try $0.get().mean }
+        #expect(outcomes.count == 3)
+        for i in stride(from: 0, to: 1001, by: 97) {
+            #expect(abs(outcomes[0][i] - (inputs[0][i] + inputs[1][i]) / 2) < 1e-6)
+        }
+        #expect(outcomes[0] == outcomes[1] && outcomes[1] == outcomes[2])
+        // Weights of 2 and 1: a weighted mean; all zero: a plain mean.
+        let weighted = try allReduce(Array(inputs.prefix(2)), quantize: false, weights: [2, 1]).map { try $0.get().mean }
+        #expect(abs(weighted[0][5] - (2 * inputs[0][5] + inputs[1][5]) / 3) < 1e-6)
+        let plain = try allReduce(Array(inputs.prefix(2)), quantize: false, weights: [0, 0]).map { try $0.get().mean }
+        #expect(abs(plain[0][5] - (inputs[0][5] + inputs[1][5]) / 2) < 1e-6)
     }
 
     @Test(arguments: 2...5)

@@ -9,11 +9,14 @@ public struct RevisionSchedule: Codable, Sendable, Equatable {
         public var fromStep: Int
         /// nil: every site; else only these (a canary).
         public var sites: [String]?
+        /// A canary's weight in the outer average (its sites' pseudo-gradients count this much); nil: 1.
+        public var weight: Double?
 
-        public init(revision: Int, fromStep: Int, sites: [String]? = nil) {
+        public init(revision: Int, fromStep: Int, sites: [String]? = nil, weight: Double? = nil) {
             self.revision = revision
             self.fromStep = fromStep
             self.sites = sites
+            self.weight = weight
         }
 
         public func covers(_ site: String) -> Bool { sites.map { $0.contains(site) } ?? true }
@@ -28,6 +31,11 @@ public struct RevisionSchedule: Codable, Sendable, Equatable {
     /// The revision of outer step `step` at `site`; nil before the first entry.
     public func revision(forStep step: Int, site: String) -> Int? {
         entries.last { $0.fromStep <= step && $0.covers(site) }?.revision
+    }
+
+    /// How much `site`'s pseudo-gradients count in the average of outer step `step` (a canary's weight, else 1).
+    public func weight(forStep step: Int, site: String) -> Double {
+        entries.last { $0.fromStep <= step && $0.covers(site) }?.weight ?? 1
     }
 
     /// The earliest step a new entry may take effect from: never before an entry already announced.

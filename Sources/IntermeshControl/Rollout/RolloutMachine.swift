@@ -28,18 +28,20 @@ public struct RolloutPolicy: Sendable, Equatable {
     public var afterSteps: Int
     public var lossTolerance: Double
     public var automatic: Bool
+    public var canaryWeight: Double
 
-    public init(leadSteps: Int, canarySites: [String], afterSteps: Int, lossTolerance: Double, automatic: Bool) {
+    public init(leadSteps: Int, canarySites: [String], afterSteps: Int, lossTolerance: Double, automatic: Bool, canaryWeight: Double = 0) {
         self.leadSteps = leadSteps
         self.canarySites = canarySites
         self.afterSteps = afterSteps
         self.lossTolerance = lossTolerance
         self.automatic = automatic
+        self.canaryWeight = canaryWeight
     }
 
     public init(_ spec: RolloutSpec) {
         self.init(leadSteps: spec.leadSteps, canarySites: spec.canarySites, afterSteps: spec.promotion.afterSteps,
-                  lossTolerance: spec.promotion.lossTolerance, automatic: spec.promotion.automatic)
+                  lossTolerance: spec.promotion.lossTolerance, automatic: spec.promotion.automatic, canaryWeight: spec.promotion.canaryWeight)
     }
 }
 
@@ -107,8 +109,10 @@ public enum RolloutMachine {
     static func schedule(_ rollout: inout Rollout, in state: inout RolloutState, policy: RolloutPolicy, currentStep: Int) -> String {
         // Members are inside step currentStep + 1 already: the first step that can switch cleanly is the one after.
         let step = state.schedule.earliest(currentStep + 1 + policy.leadSteps)
-        let sites = rollout.strategy == .canary ? rollout.canarySites : nil
-        state.schedule.append(.init(revision: rollout.revision, fromStep: step, sites: sites), oldestNeeded: currentStep - 2)
+        let canary = rollout.strategy == .canary
+        state.schedule.append(.init(revision: rollout.revision, fromStep: step, sites: canary ? rollout.canarySites : nil,
+                                    weight: canary && policy.canaryWeight != 1 ? policy.canaryWeight : nil),
+                              oldestNeeded: currentStep - 2)
         rollout.phase = .activating
         rollout.activationStep = step
         let what = rollout.strategy == .canary ? "on canary site\(rollout.canarySites.count == 1 ? "" : "s") \(rollout.canarySites.joined(separator: ", "))"

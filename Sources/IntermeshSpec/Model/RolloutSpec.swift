@@ -28,18 +28,22 @@ public struct PromotionGate: SpecObject, Hashable, Codable {
     public var afterSteps: Int
     public var lossTolerance: Double
     public var automatic: Bool
+    public var canaryWeight: Double
 
     public static let schema = ObjectSchema("promotion", doc: "Canary promotion gate.", fields: [
         FieldSchema("afterSteps", .integer(min: 1, max: 10_000), default: .int(3), doc: "Outer steps a canary runs before the gate."),
         FieldSchema("lossTolerance", .number(min: 0, max: 10, exclusiveMinimum: false), default: .number(0.05),
                     doc: "Largest relative excess of the canaries' eval loss over the others'."),
         FieldSchema("automatic", .boolean, default: .bool(true), doc: "Promote or revert automatically; else wait for `rollout promote`."),
+        FieldSchema("canaryWeight", .number(min: 0, max: 1, exclusiveMinimum: false), default: .number(0),
+                    doc: "Weight of a canary's pseudo-gradient in the outer average until it is promoted: 0 trains it in shadow (a diverging canary cannot harm the run), 1 counts it fully."),
     ])
 
     public init(from reader: ObjectReader) {
         afterSteps = reader.int("afterSteps") ?? 3
         lossTolerance = reader.double("lossTolerance") ?? 0.05
         automatic = reader.bool("automatic") ?? true
+        canaryWeight = reader.double("canaryWeight") ?? 0
     }
 }
 

@@ -13,7 +13,8 @@ public struct RingPeer: Sendable, Hashable, Codable {
     }
 }
 
-/// The mean of one vector per member, over TCP: reduce-scatter then all-gather around the ring.
+/// The mean of one vector per member, over TCP: reduce-scatter then all-gather around the ring. With weights,
+/// the weighted mean (a member of weight 0 takes part in the ring but adds nothing).
 ///
 /// With int8, every hop of the reduce-scatter dequantizes, accumulates in fp32 and requantizes; each
 /// reduced chunk is quantized once by its owner and forwarded byte for byte, so every member ends with
@@ -38,9 +39,11 @@ public enum RingAllReduce {
 
     public static func run(
         _ vector: [Float], peers: [RingPeer], me: Int, quorum: UInt64, quantize: Bool,
-        endpoint: RingEndpoint, timeout: Double
+        endpoint: RingEndpoint, timeout: Double, weights: [Float]? = nil
     ) throws -> Outcome {
         let count = peers.count
+        // Weights that are missing, of the wrong length or all zero mean a plain mean.
+        let weights = weights.flatMap { $0.count == count && $0.reduce(0, +) > 0 ? $0 : nil }
         guard count > 1 else { return Outcome(mean: vector, bytesSent: 0, bytesReceived: 0) }
         let nextPeer = peers[(me + 1) % count]
         let next: Socket
@@ -58,6 +61,7 @@ public enum RingAllReduce {
         defer { previous.close() }
 
         var acc = vector
+        if let weight = weights?[me], weight != 1 { for i in acc.indices { acc[i] *= weight } }
         let bounds = (0...count).map { vector.count * $0 / count }
         func range(_ chunk: Int) -> Range<Int> { bounds[(chunk % count + count) % count]..<bounds[(chunk % count + count) % count + 1] }
 
@@ -77,7 +81,7 @@ public enum RingAllReduce {
             try decode(incoming, into: &acc, range: range(me - step), accumulate: false, quantize: quantize)
             forward = incoming
         }
-        let scale = 1 / Float(count)
+        let scale = 1 / (weights?.reduce(0, +) ?? Float(count))
         for i in acc.indices { acc[i] *= scale }
         return Outcome(mean: acc, bytesSent: next.bytesSent, bytesReceived: previous.bytesReceived)
     }

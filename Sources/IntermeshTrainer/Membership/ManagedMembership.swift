@@ -238,7 +238,8 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
                     index(slot: $0["slot"] as? String ?? "", host: $0["host"] as? String ?? "", ringPort: $0["ringPort"] as? Int ?? 0,
                           controlPort: $0["controlPort"] as? Int ?? 0)
                 }
-                return Quorum(id: UInt64(id), step: step, members: members)
+                let weights = (body["weights"] as? [Any])?.compactMap { ($0 as? NSNumber)?.floatValue }
+                return Quorum(id: UInt64(id), step: step, members: members, weights: weights?.count == members.count ? weights : nil)
             case "missed":
                 throw MembershipError.missedStep(step)
             case "stale":

@@ -7,6 +7,15 @@ public struct Quorum: Sendable, Equatable {
     public var step: Int
     /// Indices into the run's replica list, ascending: the ring order.
     public var members: [Int]
+    /// Each member's weight in the outer average, in ring order (canaries in shadow count less); nil: all 1.
+    public var weights: [Float]?
+
+    public init(id: UInt64, step: Int, members: [Int], weights: [Float]? = nil) {
+        self.id = id
+        self.step = step
+        self.members = members
+        self.weights = weights
+    }
 }
 
 /// How a replica learns each outer step's quorum. Two implementations: standalone (a static list of

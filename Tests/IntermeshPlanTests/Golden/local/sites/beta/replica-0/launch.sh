@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts replica beta/0 as one MPI job of 2 ranks.
 set -euo pipefail
-# Rendered by intermesh for beta/0 of run local-demo (revision sha256:be3a16da5e07ada8d125ab39d530247f962deb99ceb8e9fe9cd8ac6e6ee601c3); do not edit.
+# Rendered by intermesh for beta/0 of run local-demo (revision sha256:6688d9cb70afb8bad2a7da05a6a7ea60715c02e25b961b245015778c97ad13cd); do not edit.
 INTERMESH_REPLICA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 INTERMESH_PLAN_DIR="$(cd "${INTERMESH_REPLICA_DIR}/../../.." && pwd)"
 export INTERMESH_REPLICA_DIR INTERMESH_PLAN_DIR
@@ -14,7 +14,7 @@ export INTERMESH_RECOVERY_PORT=29505
 export INTERMESH_RENDEZVOUS_PORT=29506
 export INTERMESH_REPLICA_COUNT=3
 export INTERMESH_REPLICA_INDEX=1
-export INTERMESH_REVISION_HASH=sha256:be3a16da5e07ada8d125ab39d530247f962deb99ceb8e9fe9cd8ac6e6ee601c3
+export INTERMESH_REVISION_HASH=sha256:6688d9cb70afb8bad2a7da05a6a7ea60715c02e25b961b245015778c97ad13cd
 export INTERMESH_RING_PORT=29504
 export INTERMESH_RUN=local-demo
 export INTERMESH_SITE=beta
