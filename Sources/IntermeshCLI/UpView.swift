@@ -47,10 +47,11 @@ struct UpSnapshot {
         return text
     }
 
-    /// Members at the newest outer step: the size of the last quorum as the members report it.
+    /// The size of the last quorum as the members report it: those training at the newest outer step, or still
+    /// reporting the one before (members report a finished step a moment apart; a recovering one is not counted).
     var quorumSize: Int {
         let newest = members.map(\.outerStep).max() ?? 0
-        return members.filter { $0.outerStep == newest }.count
+        return members.filter { $0.outerStep >= newest - 1 && [.training, .syncing, .checkpointing].contains($0.state) }.count
     }
 }
 

@@ -38,6 +38,14 @@ import Testing
         #expect(view.statusLine(Self.snapshot()) == "outer step 9 | 2/3 replicas live | quorum 2 | loss alpha/0=1.876 beta/0=1.972")
     }
 
+    @Test func quorumSizeIgnoresMembersAMomentApartButNotRecoveringOnes() {
+        var snapshot = Self.snapshot()
+        snapshot.members.append(Self.member("gamma/0", step: 10, loss: 2, acknowledged: 1, active: 1))
+        #expect(snapshot.quorumSize == 3, "two report step 9, one step 10 already")
+        snapshot.members[0].state = .recovering
+        #expect(snapshot.quorumSize == 2)
+    }
+
     @Test func rolloutTextFollowsThePhase() {
         var snapshot = Self.snapshot()
         #expect(snapshot.rolloutText == "revision 2 hot, activating at outer step 11: 1/2 acknowledged")
