@@ -141,7 +141,7 @@ enum RolloutView {
             + (status.paused ? "  " + terminal.paint("PAUSED", .warning) : "") + "\n"
         guard let rollout = status.rollout else { return text + "no rollout yet\n" }
         let step = rollout.activationStep.map { " at outer step \($0)" } ?? ""
-        text += "rollout of revision \(rollout.revision) (from \(rollout.from)): \(rollout.strategy.rawValue)\(step), \(rollout.phase.rawValue)"
+        text += "rollout of revision \(rollout.revision) (from \(rollout.from)): \(rollout.strategy.rawValue)\(step); \(phase(rollout))"
         if let reason = rollout.reason { text += " - \(reason)" }
         text += "\n  \(rollout.summary)\n"
         var rows = [["SITE", "MEMBERS", "ACKNOWLEDGED", "ACTIVE", "RELAUNCHES LEFT", "PROGRESS"]]
@@ -152,6 +152,17 @@ enum RolloutView {
         }
         text += Rendering.render(rows: rows)
         return text
+    }
+
+    static func phase(_ rollout: Rollout) -> String {
+        switch rollout.phase {
+        case .pending: return "pending until rollouts resume"
+        case .canary: return "canary running, gate after outer step \(rollout.gateStep ?? 0)"
+        case .awaitingPromotion: return "canary passed, waiting for `rollout promote`"
+        case .restarting: return "relaunching"
+        case .activating: return rollout.promoted ? "promoted, activating" : "activating"
+        case .complete, .reverted, .superseded: return rollout.phase.rawValue
+        }
     }
 
     static func bar(done: Int, of total: Int, terminal: Terminal) -> String {
