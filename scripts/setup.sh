@@ -2,7 +2,8 @@
 # Installs what Intermesh needs on a fresh Debian machine; does nothing when it is all there.
 set -euo pipefail
 
-packages=(shellcheck libsqlite3-dev libopenblas-dev libopenmpi-dev openmpi-bin)
+# Slurm (controller, node daemon, client and munge) runs the end-to-end test of the slurm launcher on this machine.
+packages=(shellcheck libsqlite3-dev libopenblas-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -19,3 +20,6 @@ if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
   echo "setup: installing jsonschema and pyyaml"
   python3 -m pip install --quiet jsonschema pyyaml
 fi
+
+# A one-node Slurm cluster on this machine, unless one is configured already.
+bash "$(dirname "$0")/slurm-local.sh"

@@ -129,16 +129,23 @@ extension Agent {
             try? handle.close()
         }
         do {
-            let pid = try ReplicaProcess.spawn("/bin/bash", [script], environment: environment, directory: config.workingDirectory.path, log: log)
-            children.insert(pid)
-            let started = ReplicaProcess.ProcStat(pid: pid)?.startTime ?? 0
+            var pid: Int32 = 0
+            var jobId: String?
+            if sitePlan.launcher == .slurm {
+                jobId = try SlurmJobs.submit(script: script, environment: environment, directory: config.workingDirectory.path, log: log)
+            } else {
+                pid = try ReplicaProcess.spawn("/bin/bash", [script], environment: environment, directory: config.workingDirectory.path, log: log)
+                children.insert(pid)
+            }
+            let started = pid > 0 ? ReplicaProcess.ProcStat(pid: pid)?.startTime ?? 0 : 0
             state.incarnations[replica.slot] = incarnation
-            state.replicas.append(ReplicaRecord(slot: replica.slot, member: member, incarnation: incarnation, pid: pid, startTime: started,
-                                                revision: revision, signature: Self.signature(replica, of: sitePlan), log: log,
-                                                launchedAt: Date()))
+            var record = ReplicaRecord(slot: replica.slot, member: member, incarnation: incarnation, pid: pid, startTime: started,
+                                       revision: revision, signature: Self.signature(replica, of: sitePlan), log: log, launchedAt: Date())
+            record.jobId = jobId
+            state.replicas.append(record)
             save()
-            launched.append(LaunchReport(slot: replica.slot, member: member, incarnation: incarnation, pid: pid))
-            say("launched \(replica.slot) (incarnation \(incarnation), member \(member), pid \(pid))")
+            launched.append(LaunchReport(slot: replica.slot, member: member, incarnation: incarnation, pid: pid > 0 ? pid : nil))
+            say("launched \(replica.slot) (incarnation \(incarnation), member \(member), " + (jobId.map { "Slurm job \($0)" } ?? "pid \(pid)") + ")")
         } catch {
             say("error: \(error)")
             exited.append(ExitReport(slot: replica.slot, member: member, code: 127, signal: nil, lastLines: ["\(error)"]))
@@ -154,7 +161,7 @@ extension Agent {
         state.replicas[position].stopRequestedAt = now
         state.replicas[position].stopReason = reason
         if !drain {
-            ReplicaProcess.signalGroup(state.replicas[position].pid, SIGTERM)
+            signal(state.replicas[position], SIGTERM)
             state.replicas[position].terminatedAt = now
         }
         say("stopping \(state.replicas[position].slot) (member \(member)): \(reason)")
@@ -169,8 +176,17 @@ extension Agent {
             supervise()
             try? await Task.sleep(for: .milliseconds(100))
         }
-        for record in state.replicas { ReplicaProcess.signalGroup(record.pid, SIGKILL) }
+        for record in state.replicas { signal(record, SIGKILL) }
         supervise()
         _ = try? await contact()
+    }
+
+    /// SIGTERM or SIGKILL to a replica: its process group, or its Slurm job.
+    func signal(_ record: ReplicaRecord, _ signal: Int32) {
+        if let job = record.jobId {
+            SlurmJobs.signal(job, signal)
+        } else {
+            ReplicaProcess.signalGroup(record.pid, signal)
+        }
     }
 }

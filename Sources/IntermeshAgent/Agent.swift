@@ -106,8 +106,12 @@ public final class Agent: @unchecked Sendable {
         fm.createFile(atPath: tokenFile.path, contents: Data((config.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
         state = try AgentState.load(from: config.stateDirectory)
         var kept: [ReplicaRecord] = []
+        let jobs = SlurmJobs.states(state.replicas.compactMap(\.jobId)) ?? [:]
         for record in state.replicas {
-            if let info = ReplicaProcess.ProcStat(pid: record.pid), info.startTime == record.startTime, info.state != "Z" {
+            if let job = record.jobId, jobs[job] != nil {
+                say("adopted \(record.slot) (member \(record.member), Slurm job \(job))")
+                kept.append(record)
+            } else if record.jobId == nil, let info = ReplicaProcess.ProcStat(pid: record.pid), info.startTime == record.startTime, info.state != "Z" {
                 say("adopted \(record.slot) (member \(record.member), pid \(record.pid))")
                 kept.append(record)
             } else {
@@ -147,17 +151,24 @@ public final class Agent: @unchecked Sendable {
     func supervise() {
         let now = Date()
         var changed = false
+        // One squeue for every Slurm job; when it fails (the controller is away) jobs count as running.
+        let ids = state.replicas.compactMap(\.jobId)
+        let jobs = ids.isEmpty ? [:] : SlurmJobs.states(ids)
         for (position, record) in state.replicas.enumerated().reversed() {
             var ended: (code: Int32?, signal: Int32?)?
-            if children.contains(record.pid) {
+            if let job = record.jobId {
+                if let jobs, jobs[job] == nil { ended = SlurmJobs.exit(job) }
+            } else if children.contains(record.pid) {
                 ended = ReplicaProcess.reap(record.pid)
             } else if !ReplicaProcess.isRunning(record.pid) {
                 ended = (nil, nil)
             }
             if let ended {
-                children.remove(record.pid)
-                // Ranks left behind by a leader that died go with it.
-                ReplicaProcess.signalGroup(record.pid, SIGKILL)
+                if record.jobId == nil {
+                    children.remove(record.pid)
+                    // Ranks left behind by a leader that died go with it.
+                    ReplicaProcess.signalGroup(record.pid, SIGKILL)
+                }
                 let how = ended.code.map { "exited with code \($0)" } ?? ended.signal.map { "was killed by signal \($0)" } ?? "ended"
                 say("\(record.slot) (member \(record.member)) \(how)" + (record.stopReason.map { " after a stop: \($0)" } ?? ""))
                 exited.append(ExitReport(slot: record.slot, member: record.member, code: ended.code, signal: ended.signal,
@@ -168,11 +179,11 @@ public final class Agent: @unchecked Sendable {
                 continue
             }
             if let asked = record.stopRequestedAt, record.terminatedAt == nil, now.timeIntervalSince(asked) > config.drainGrace {
-                ReplicaProcess.signalGroup(record.pid, SIGTERM)
+                signal(record, SIGTERM)
                 state.replicas[position].terminatedAt = now
                 changed = true
             } else if let terminated = record.terminatedAt, now.timeIntervalSince(terminated) > config.killGrace {
-                ReplicaProcess.signalGroup(record.pid, SIGKILL)
+                signal(record, SIGKILL)
             }
         }
         if changed { save() }

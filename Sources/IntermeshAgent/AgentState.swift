@@ -5,8 +5,10 @@ public struct ReplicaRecord: Codable, Sendable, Hashable {
     public var slot: String
     public var member: String
     public var incarnation: Int
-    /// Leader of the replica's process group.
+    /// Leader of the replica's process group (0 for a Slurm job).
     public var pid: Int32
+    /// The Slurm job of a replica of a `slurm` site.
+    public var jobId: String?
     /// The process's start time in clock ticks after boot: a recycled pid does not match it.
     public var startTime: UInt64
     /// The revision whose plan launched it, and the launch signature of its replica in that plan.

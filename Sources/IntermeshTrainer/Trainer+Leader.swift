@@ -11,8 +11,21 @@ extension Trainer {
         let room = QuorumRoom(peerCount: peers.count, minReplicas: policy.minReplicas,
                               joinTimeout: policy.joinTimeout.seconds, previous: Set(peers.map(\.index)), lastId: 0,
                               probe: { index in (try? Socket.connect(host: peers[index].host, port: peers[index].controlPort, timeout: 1)) != nil })
-        ring = try RingEndpoint(port: config.replica.ports.ring)
-        control = try ControlServer(port: config.replica.ports.recovery, room: room, box: box, joinTimeout: policy.joinTimeout.seconds)
+        // A replica whose node the plan cannot know (a Slurm allocation) listens where it can and advertises
+        // where it is; peers learn the address from the control plane's answers.
+        let placed = config.replica.host == "slurm"
+        let ring = try Self.listen(port: config.replica.ports.ring, anyPortIfBusy: placed) { try RingEndpoint(port: $0) }
+        let control = try Self.listen(port: config.replica.ports.recovery, anyPortIfBusy: placed) {
+            try ControlServer(port: $0, room: room, box: box, joinTimeout: policy.joinTimeout.seconds)
+        }
+        self.ring = ring
+        self.control = control
+        var me = config.peers[config.me]
+        if placed {
+            me.host = Self.hostName()
+            me.ringPort = ring.port
+            me.controlPort = control.port
+        }
         let membership: any Membership
         switch config.mode {
         case .standalone:
@@ -20,7 +33,7 @@ extension Trainer {
                                               shouldStop: { stopRequested != 0 })
         case let .managed(server, token, memberId, incarnation):
             let managed = ManagedMembership(server: server, token: token, plan: config.plan, revision: config.settings.revision, slot: config.replica.slot,
-                                            memberId: memberId, incarnation: incarnation, peers: config.peers, me: config.peers[config.me],
+                                            memberId: memberId, incarnation: incarnation, peers: config.peers, me: me,
                                             shouldStop: { stopRequested != 0 })
             try managed.start()
             membership = managed
@@ -57,6 +70,21 @@ extension Trainer {
             }
         }
         membership.report(state: "training", outerStep: outerStep)
+    }
+
+    /// Listens on `port`, or on any free port when it is taken and the replica may move.
+    static func listen<T>(port: Int, anyPortIfBusy: Bool, _ open: (Int) throws -> T) throws -> T {
+        do {
+            return try open(port)
+        } catch where anyPortIfBusy {
+            return try open(0)
+        }
+    }
+
+    /// This node's name, as peers reach it (Slurm's name for it, else the host name).
+    static func hostName() -> String {
+        if let node = ProcessInfo.processInfo.environment["SLURMD_NODENAME"], !node.isEmpty { return node }
+        return ProcessInfo.processInfo.hostName
     }
 
     /// Pulls the state of a donor's first outer step after `after`, checks it, and announces the step we join.
