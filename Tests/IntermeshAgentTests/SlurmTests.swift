@@ -32,7 +32,7 @@ import Testing
             "      bandwidth: 500Mbps\n      launcher:\n        kind: slurm\n        partition: debug\n"
         )])
         try up.up(spec)
-        try await up.wait("gamma/0 in a quorum of 3", timeout: 180) {
+        try up.wait("gamma/0 in a quorum of 3", timeout: 180) {
             up.outerEvents(site: "gamma").contains { ($0["quorum"] as? [String])?.count == 3 }
         }
         let first = try #require(up.replicas(site: "gamma").first?["jobId"] as? String, "gamma's replica is a Slurm job")
@@ -43,11 +43,11 @@ import Testing
         // Cancel the job: the agent sees it end, the slot is relaunched as a new job that recovers and rejoins.
         let cancelledAt = up.outerEvents(site: "alpha").last?["outer_step"] as? Int ?? 0
         _ = try Self.slurm(["scancel", first])
-        try await up.wait("gamma/0 resubmitted", timeout: 120) {
+        try up.wait("gamma/0 resubmitted", timeout: 120) {
             (up.replicas(site: "gamma").first?["jobId"] as? String).map { $0 != first } ?? false
         }
         if let second = up.replicas(site: "gamma").first?["jobId"] as? String { jobs.append(second) }
-        try await up.wait("gamma/0 back in a quorum", timeout: 180) {
+        try up.wait("gamma/0 back in a quorum", timeout: 180) {
             up.log(site: "gamma").contains { $0["event"] as? String == "recovered" }
                 && up.outerEvents(site: "gamma").contains { ($0["outer_step"] as? Int ?? 0) > cancelledAt + 1 }
         }

@@ -9,7 +9,7 @@ export INTERMESH_PLAN="${INTERMESH_PLAN_DIR}/plan.json"
 : "${WANDB_API_KEY:?WANDB_API_KEY must be set in the agent environment}"
 # Values known only at launch, quoted here for the remote shell.
 runtime=""
-for name in INTERMESH_MEMBER_ID INTERMESH_SERVER INTERMESH_PLAN_DIR INTERMESH_PLAN INTERMESH_REPLICA_DIR WANDB_API_KEY; do
+for name in INTERMESH_MEMBER_ID INTERMESH_INCARNATION INTERMESH_REVISION INTERMESH_SERVER INTERMESH_PLAN_DIR INTERMESH_PLAN INTERMESH_REPLICA_DIR WANDB_API_KEY; do
   runtime="${runtime} ${name}=$(printf '%q' "${!name:-}")"
 done
 # The token travels on stdin into a private file on the remote host, never on a command line.
