@@ -71,7 +71,8 @@ struct TrainerCommand: ParsableCommand {
             throw error
         } catch {
             FileHandle.standardError.write(Data("intermesh-trainer: error: \(error)\n".utf8))
-            throw ExitCode(2)
+            // The other ranks of the replica wait for this one in a collective: end them too.
+            group.abort(2)
         }
     }
 }

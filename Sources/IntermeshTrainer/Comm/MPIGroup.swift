@@ -52,6 +52,13 @@ public final class MPIGroup: @unchecked Sendable {
         }
     }
 
+    /// Ends every rank of the job at once: a rank that fails alone would leave the others waiting in a
+    /// collective forever (and MPI_Finalize with them).
+    public func abort(_ code: Int32) -> Never {
+        if active && size > 1 { MPI_Abort(intermesh_comm_world(), code) }
+        exit(code)
+    }
+
     public func finish() {
         if active { MPI_Finalize() }
     }
