@@ -27,7 +27,7 @@ import Testing
         innerSteps: 20
         batchSize: 16
         innerOptimizer: {lr: 3.0e-3, schedule: {kind: constant, warmupSteps: 5}}
-      network: {basePort: 36400}
+      network: {basePort: 26400}
       sites:
         - {name: alpha, replicas: 1}
         - {name: beta, replicas: 1, ranksPerReplica: 2, launcher: {kind: mpirun, hosts: [localhost]}}

@@ -5,7 +5,7 @@ import Testing
 /// Real processes on loopback: three replicas (one of them 2 MPI ranks) train, agree, lose one and heal.
 @Suite(.serialized) struct StandaloneRunTests {
     @Test func replicasAgreeLoseOneAndHeal() throws {
-        let harness = try TrainerHarness(spec: trainerSpec(basePort: 36100, innerSteps: 20))
+        let harness = try TrainerHarness(spec: trainerSpec(basePort: 26100, innerSteps: 20))
         defer { harness.stopAll() }
         let slots = ["alpha/0", "beta/0", "gamma/0"]
         for slot in slots { try harness.start(slot, extra: ["--outer-steps", "40"]) }
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func aStoppedReplicaLeavesAndIsNotWaitedFor() throws {
-        let harness = try TrainerHarness(spec: trainerSpec(basePort: 36200, innerSteps: 40))
+        let harness = try TrainerHarness(spec: trainerSpec(basePort: 26200, innerSteps: 40))
         defer { harness.stopAll() }
         for slot in ["alpha/0", "gamma/0", "beta/0"] { try harness.start(slot, extra: ["--outer-steps", "200"]) }
         harness.wait(120, "outer step 2") { harness.lastOuterStep("gamma/0") >= 2 }

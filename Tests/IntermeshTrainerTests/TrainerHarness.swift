@@ -109,6 +109,7 @@ final class TrainerHarness: @unchecked Sendable {
 }
 
 /// A small run of the reference engine: three sites, one with 2 MPI ranks per replica.
+/// `basePort` must be below the kernel's ephemeral range (32768 and up), where any outgoing connection may hold it.
 func trainerSpec(basePort: Int, innerSteps: Int = 10, quantization: String = "int8", extraTraining: String = "") -> String {
     """
     apiVersion: intermesh/v1
