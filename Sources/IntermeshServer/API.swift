@@ -279,7 +279,9 @@ extension API {
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
         // No outer step mixes revisions: a member that trained this step with another revision is not admitted;
         // it trains the step again with the step's revision (the others wait for it as for a straggler).
-        if let revision = body.revision, let required = try await plane.rolloutState(of: name)?.schedule.revision(forStep: body.step, site: site),
+        // The schedule of a step is fixed before the step begins: one read serves the revision check and the weights.
+        let schedule = try await plane.rolloutState(of: name)?.schedule
+        if let revision = body.revision, let required = schedule?.revision(forStep: body.step, site: site),
            revision != required {
             return try JSONBody.response(QuorumResponse(status: "stale", revision: required, weights: nil, quorum: nil, slots: [], ring: []))
         }
@@ -300,8 +302,7 @@ extension API {
             }
         switch answer {
         case let .formed(decision):
-            // Weights follow from the schedule of this step, fixed before the step began: every member gets the same.
-            let schedule = try await plane.rolloutState(of: name)?.schedule
+            // Weights follow from the schedule of this step: every member gets the same.
             let weights = decision.slots.map { schedule?.weight(forStep: body.step, site: String($0.split(separator: "/")[0])) ?? 1 }
             return try JSONBody.response(QuorumResponse(status: "formed", revision: nil, weights: weights.allSatisfy { $0 == 1 } ? nil : weights,
                                                         quorum: decision, slots: decision.slots,
