@@ -93,12 +93,14 @@ let package = Package(
         // OpenBLAS and Open MPI for the reference engine (Debian: libopenblas-dev, libopenmpi-dev).
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // zlib entropy-codes the int8 codes of the outer all-reduce (Debian: zlib1g-dev).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The reference engine: a byte-level model, DiLoCo inner and outer loops, int8 ring all-reduce,
         // membership, live recovery and checkpoints. The orchestrator's modules never depend on it.
         .target(
             name: "IntermeshTrainer",
             dependencies: [
-                "CBLAS", "CMPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl",
+                "CBLAS", "CMPI", "CZlib", "IntermeshSpec", "IntermeshPlan", "IntermeshControl",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 # Slurm (controller, node daemon, client and munge) runs the end-to-end test of the slurm launcher on this machine.
-packages=(shellcheck libsqlite3-dev libopenblas-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge)
+packages=(shellcheck libsqlite3-dev libopenblas-dev zlib1g-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -78,15 +78,19 @@ import Testing
         }
     }
 
-    /// Each member sends 2 (R-1)/R of the payload: one byte per value with int8, plus tables and framing.
+    /// Each member sends 2 (R-1)/R of the payload: at most one byte per value with int8 (the codes are
+    /// entropy-coded when that is smaller), plus tables and framing; fp32 sends four bytes per value.
     @Test func bytesOnTheWire() throws {
         let length = 90_000
-        let outcomes = try allReduce(vectors(3, length: length), quantize: true).map { try $0.get() }
-        let perChunk = 8 + 4 + 1024 + length / 3
-        for outcome in outcomes {
-            #expect(outcome.bytesSent == 16 + 4 * perChunk)
-            #expect(outcome.bytesReceived == 16 + 4 * perChunk)
+        let int8 = try allReduce(vectors(3, length: length), quantize: true).map { try $0.get() }
+        let fp32 = try allReduce(vectors(3, length: length), quantize: false).map { try $0.get() }
+        let rawChunk = 8 + 4 + 1024 + 5 + length / 3
+        for (coded, plain) in zip(int8, fp32) {
+            #expect(coded.bytesSent < 16 + 4 * rawChunk)
+            #expect(coded.bytesSent > 16 + 4 * (8 + 4 + 1024 + 5) + 4 * (length / 3) * 7 / 8)
+            #expect(plain.bytesSent == 16 + 4 * (8 + 8 + 4 * (length / 3)))
         }
+        #expect(int8.map(\.bytesSent).reduce(0, +) == int8.map(\.bytesReceived).reduce(0, +))
     }
 
     @Test func aMissingMemberFailsFastForEveryone() throws {

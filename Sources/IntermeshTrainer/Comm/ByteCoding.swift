@@ -69,9 +69,41 @@ public struct ByteReader {
 }
 
 extension Int8Quantizer.Chunk {
+    enum Codec: UInt8 {
+        case raw = 0
+        case huffman = 1
+    }
+
+    /// Count, the 256 fp32 bin means, then the codes: entropy-coded when that makes them smaller.
     func encode(into writer: inout ByteWriter) {
         writer.u32(UInt32(codes.count))
         lookup.withUnsafeBytes { writer.raw(Array($0)) }
-        writer.raw(codes)
+        if let coded = EntropyCoding.compress(codes) {
+            writer.u8(Codec.huffman.rawValue)
+            writer.u32(UInt32(coded.count))
+            writer.raw(coded)
+        } else {
+            writer.u8(Codec.raw.rawValue)
+            writer.u32(UInt32(codes.count))
+            writer.raw(codes)
+        }
+    }
+
+    /// Reads a chunk of exactly `count` values.
+    static func decode(from reader: inout ByteReader, count: Int) throws -> Int8Quantizer.Chunk {
+        let n = Int(try reader.u32())
+        guard n == count else { throw ByteReader.Failure(description: "chunk of \(n) values, expected \(count)") }
+        let table = try reader.raw(256 * 4).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let codec = try reader.u8()
+        let length = Int(try reader.u32())
+        switch Codec(rawValue: codec) {
+        case .raw?:
+            guard length == n else { throw ByteReader.Failure(description: "raw chunk of \(length) bytes, expected \(n)") }
+            return Int8Quantizer.Chunk(lookup: table, codes: try reader.raw(n))
+        case .huffman?:
+            return Int8Quantizer.Chunk(lookup: table, codes: try EntropyCoding.decompress(try reader.raw(length), count: n))
+        case nil:
+            throw ByteReader.Failure(description: "unknown code coding \(codec)")
+        }
     }
 }

@@ -7,9 +7,6 @@ public enum Int8Quantizer {
     public struct Chunk: Sendable, Equatable {
         public var lookup: [Float]
         public var codes: [UInt8]
-
-        /// Bytes on the wire: count, 256 fp32 bin means, one byte per value.
-        public var wireSize: Int { 4 + 256 * 4 + codes.count }
     }
 
     public static func quantize(_ values: UnsafeBufferPointer<Float>) -> Chunk {

@@ -18,7 +18,8 @@ public struct RingPeer: Sendable, Hashable, Codable {
 ///
 /// With int8, every hop of the reduce-scatter dequantizes, accumulates in fp32 and requantizes; each
 /// reduced chunk is quantized once by its owner and forwarded byte for byte, so every member ends with
-/// bitwise identical results. Any failure (a peer gone, a timeout) throws: the caller applies nothing.
+/// bitwise identical results. The codes travel entropy-coded (lossless), which takes the wire below one
+/// byte per value. Any failure (a peer gone, a timeout) throws: the caller applies nothing.
 public enum RingAllReduce {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -104,10 +105,12 @@ public enum RingAllReduce {
         var reader = ByteReader(message)
         _ = try reader.u64()
         if quantize {
-            let n = Int(try reader.u32())
-            guard n == range.count else { throw Failure(description: "ring: chunk of \(n) values, expected \(range.count)") }
-            let table = try reader.raw(256 * 4).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-            let chunk = Int8Quantizer.Chunk(lookup: table, codes: try reader.raw(n))
+            let chunk: Int8Quantizer.Chunk
+            do {
+                chunk = try Int8Quantizer.Chunk.decode(from: &reader, count: range.count)
+            } catch {
+                throw Failure(description: "ring: \(error)")
+            }
             acc.withUnsafeMutableBufferPointer { buffer in
                 Int8Quantizer.dequantize(chunk, into: UnsafeMutableBufferPointer(rebasing: buffer[range]), accumulate: accumulate)
             }
