@@ -38,6 +38,8 @@ public struct ReconcileResult: Sendable, Equatable {
     public var events: [String]
     /// Look again after this many seconds even if nothing changes (a heartbeat deadline, a backoff).
     public var requeueAfter: TimeInterval?
+    /// The part of `requeueAfter` that no heartbeat can move: when the next slot's restart backoff ends.
+    public var backoffEndsAfter: TimeInterval?
 }
 
 /// The control plane's reconciler: a pure function from desired and observed state to actions.
@@ -132,8 +134,9 @@ public enum Reconciler {
                 type: "Available", status: !degraded && !failed, reason: failed ? "RestartBudgetExhausted" : degraded ? "BelowMinReplicas" : "QuorumPossible",
                 message: "\(count) of \(desired.count) replicas live", observedGeneration: input.generation))
         }
+        let backoff = wake.filter { $0 > 0 }.min()
         if nextDeadline.isFinite { wake.append(nextDeadline) }
         let requeue = wake.filter { $0 > 0 }.min()
-        return ReconcileResult(actions: actions, conditions: conditions, events: events, requeueAfter: requeue)
+        return ReconcileResult(actions: actions, conditions: conditions, events: events, requeueAfter: requeue, backoffEndsAfter: backoff)
     }
 }

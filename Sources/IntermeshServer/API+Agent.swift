@@ -94,9 +94,10 @@ extension API {
         }
         // A process that is gone is out of the membership now, not after a heartbeat timeout.
         let gone = Set(body.exited.map(\.member))
-        let known = await plane.members.members(of: name).filter { gone.contains($0.id) }.map(\.id)
+        let known = gone.isEmpty ? [] : await plane.members.known(gone, in: name)
         if !known.isEmpty { try await plane.members.remove(run: name, ids: known) }
         if !events.isEmpty { try await plane.store.appendEvents(run: name, events, now: now) }
+        if !body.launched.isEmpty || !body.exited.isEmpty { await reconciliation.invalidate(run: name) }
         let plan = try await plane.activePlan(of: run)
         let directives = await reconciliation.directives(run: name, site: site)
         let paused = try await plane.rolloutState(of: name)?.paused ?? false

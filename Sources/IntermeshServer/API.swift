@@ -115,6 +115,7 @@ struct API {
         await board.forget(run: name)
         await plane.rollouts.set(nil, run: name)
         await plane.pace.forget(run: name)
+        await reconciliation.invalidate(run: name)
         return try JSONBody.response(["run": name, "deleted": "true"])
     }
 
@@ -243,7 +244,7 @@ extension API {
     func checkSlot(_ slot: String, site: String, plan: Plan, run: String) async throws {
         guard slot.hasPrefix(site + "/") else { throw APIError.forbidden("slot \(slot) is not in site \(site)") }
         if plan.replica(slot: slot) != nil { return }
-        guard await plane.members.members(of: run).contains(where: { $0.slot == slot && !$0.leaving }) else {
+        guard await plane.members.holds(slot: slot, in: run) else {
             throw APIError.notFound("the active plan has no slot \(slot)")
         }
     }

@@ -9,6 +9,7 @@ import IntermeshStore
 public actor MemberRegistry {
     let store: any Store
     var runs: [String: [String: MemberRecord]] = [:]
+    var indexes: [String: MembershipIndex] = [:]
 
     public init(store: any Store) {
         self.store = store
@@ -18,16 +19,35 @@ public actor MemberRegistry {
     public func restore(now: Date) async throws {
         for run in try await store.runs() {
             var members: [String: MemberRecord] = [:]
+            var index = MembershipIndex()
             for var member in try await store.members(of: run.name) {
                 member.lastHeartbeat = now
                 members[member.id] = member
+                index.update(old: nil, new: member)
             }
             runs[run.name] = members
+            indexes[run.name] = index
         }
     }
 
     public func members(of run: String) -> [MemberRecord] {
         Array((runs[run] ?? [:]).values)
+    }
+
+    /// Which of `ids` are members of the run, without copying the membership.
+    public func known(_ ids: Set<String>, in run: String) -> [String] {
+        guard let members = runs[run] else { return [] }
+        return ids.filter { members[$0] != nil }
+    }
+
+    /// Whether a member that is not leaving holds the slot.
+    public func holds(slot: String, in run: String) -> Bool {
+        runs[run]?.values.contains { $0.slot == slot && !$0.leaving } ?? false
+    }
+
+    /// What a reconcile pass checks before it looks at every member: see `MembershipIndex.Summary`.
+    public func summary(of run: String) -> MembershipIndex.Summary {
+        (indexes[run] ?? MembershipIndex()).summary
     }
 
     /// Records heartbeats. New members are registrations: they are written to the store with a launch of
@@ -37,7 +57,9 @@ public actor MemberRegistry {
         var fresh: [MemberRecord] = []
         // Mutate in place: copying a run's member table per heartbeat would cost O(members) each time.
         for record in records {
-            if runs[run, default: [:]].updateValue(record, forKey: record.id) == nil { fresh.append(record) }
+            let old = runs[run, default: [:]].updateValue(record, forKey: record.id)
+            indexes[run, default: MembershipIndex()].update(old: old, new: record)
+            if old == nil { fresh.append(record) }
         }
         guard !fresh.isEmpty else { return [] }
         var slots = try await store.slots(of: run, named: fresh.map(\.slot))
@@ -51,29 +73,46 @@ public actor MemberRegistry {
     }
 
     public func remove(run: String, ids: [String]) async throws {
-        for id in ids { runs[run]?.removeValue(forKey: id) }
+        for id in ids {
+            if let old = runs[run]?.removeValue(forKey: id) { indexes[run]?.update(old: old, new: nil) }
+        }
         try await store.removeMembers(ids, run: run)
     }
 
     public func forget(run: String) {
         runs[run] = nil
+        indexes[run] = nil
     }
 }
 
-/// Decoded plans of revisions, so requests do not decode a plan each time.
+/// Decoded plans of revisions, so requests do not decode a plan each time. Requests that miss together
+/// share one decode: after a restart a thousand agents' first heartbeats must not each decode a
+/// 100,000-replica plan.
 public actor PlanCache {
-    var plans: [String: Plan] = [:]
+    var plans: [String: Task<Plan?, Error>] = [:]
 
     public init() {}
 
-    public func plan(run: String, revision: Int, load: () async throws -> String?) async throws -> Plan? {
+    public func plan(run: String, revision: Int, load: @escaping @Sendable () async throws -> String?) async throws -> Plan? {
         let key = "\(run)#\(revision)"
-        if let plan = plans[key] { return plan }
-        guard let text = try await load() else { return nil }
-        let plan = try JSONDecoder().decode(Plan.self, from: Data(text.utf8))
+        if let pending = plans[key] { return try await pending.value }
+        let task = Task<Plan?, Error> {
+            guard let text = try await load() else { return nil }
+            return try JSONDecoder().decode(Plan.self, from: Data(text.utf8))
+        }
         plans = plans.filter { !$0.key.hasPrefix("\(run)#") }
-        plans[key] = plan
-        return plan
+        plans[key] = task
+        do {
+            guard let plan = try await task.value else {
+                if plans[key] == task { plans[key] = nil }
+                return nil
+            }
+            return plan
+        } catch {
+            // A failed load is not remembered: the next request tries again.
+            if plans[key] == task { plans[key] = nil }
+            throw error
+        }
     }
 }
 

@@ -86,16 +86,49 @@ public actor Reconciliation {
         issued[run]
     }
 
+    /// What each run's last full pass decided on; equal keys and no passed deadline mean the same decisions.
+    struct PassKey: Equatable {
+        var membership: Int
+        var revision: Int
+        var phase: RunPhase
+        var generation: Int
+    }
+
+    /// Per run: the key of the last full pass, and when a full pass is due whatever happens (a restart backoff ends).
+    var lastFull: [String: (key: PassKey, due: Date)] = [:]
+
+    /// Makes the next pass of the run a full one: launch history changed (an agent launched or lost a replica).
+    public func invalidate(run: String) {
+        lastFull[run] = nil
+    }
+
     /// One level-based pass over every run; returns when to look again.
+    ///
+    /// A full pass looks at every member (a few hundred milliseconds at 100,000). It runs when something it
+    /// decides on may have changed: a member joined, left or changed slot or incarnation (the membership
+    /// index's version), a heartbeat deadline passed (the index's earliest heartbeat), a restart backoff
+    /// ended, the revision or phase changed, or a rollout is in progress. Otherwise a pass only records the
+    /// outer step, so heartbeats that say "still here" cost no pass.
     @discardableResult
     public func pass() async throws -> TimeInterval {
-        var next: TimeInterval = 1
         for run in try await plane.store.runs() {
             let now = plane.now()
             let plan = run.phase == .running ? try await plane.activePlan(of: run) : nil
+            let timeout = plan?.run.spec.faultPolicy.heartbeatTimeout.seconds ?? 10
+            let summary = await plane.members.summary(of: run.name)
+            let key = PassKey(membership: summary.version, revision: run.activeRevision, phase: run.phase, generation: run.generation)
+            let rollingOut = try await plane.rolloutState(of: run.name)?.current.map { !$0.phase.finished } ?? false
+            let deadlinePassed = summary.earliestHeartbeat.map { now.timeIntervalSince($0) > timeout } ?? false
+            if let last = lastFull[run.name], last.key == key, now < last.due, !deadlinePassed, !rollingOut {
+                let outerStep = max(run.outerStep, summary.maxOuterStep)
+                await plane.pace.record(run: run.name, step: outerStep, at: now)
+                if outerStep != run.outerStep {
+                    try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: run.conditions, now: now)
+                }
+                continue
+            }
             let members = await plane.members.members(of: run.name)
             // Launch history matters only for slots with no live member.
-            let timeout = plan?.run.spec.faultPolicy.heartbeatTimeout.seconds ?? 10
             let covered = Set(members.filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= timeout }.map(\.slot))
             let uncovered = (plan?.sites ?? []).flatMap(\.replicas).map(\.slot).filter { !covered.contains($0) }
             let slots = try await plane.store.slots(of: run.name, named: uncovered)
@@ -144,11 +177,11 @@ public actor Reconciliation {
             if result.conditions != run.conditions || outerStep != run.outerStep {
                 try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: result.conditions, now: now)
             }
-            if let requeue = result.requeueAfter { next = min(next, requeue) }
             if let plan { try await advanceRollout(run: run, plan: plan, members: members, now: now) }
+            lastFull[run.name] = (key, now.addingTimeInterval(min(60, result.backoffEndsAfter ?? 60)))
         }
-        // Heartbeat deadlines need no finer pass than a quarter second (detection stays within timeout + 1 s).
-        return min(1, max(0.25, next))
+        // Heartbeat deadlines need no finer look than a quarter second (detection stays within timeout + 1 s).
+        return 0.25
     }
 }
 

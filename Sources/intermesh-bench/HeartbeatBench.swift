@@ -66,12 +66,10 @@ enum HeartbeatBench {
         }
         print("\(sites) agent tokens: \(ms(ContinuousClock.now - start)) ms")
 
-        let recorder = Recorder()
-        // The first rounds register 100,000 members (written to the store); measure the steady state after.
-        let warmup = 15.0
-        let measureFrom = Date().addingTimeInterval(warmup)
-        let killAt = measureFrom.addingTimeInterval(duration)
-        let endAt = killAt.addingTimeInterval(20)
+        // The first round registers 100,000 members (written to the store); the steady state is measured from
+        // one interval after every site's registration was answered, for `duration` seconds.
+        let recorder = Recorder(sites: sites, interval: interval, duration: duration)
+        let began = Date()
         let bodies = (0..<sites).map { site in
             try! JSONSerialization.data(withJSONObject: ["members": (0..<replicas).map { index in
                 ["id": "m-\(site)-\(index)", "slot": "s\(site)/\(index)", "state": "training", "outerStep": 1] as [String: Any]
@@ -84,14 +82,15 @@ enum HeartbeatBench {
                     // Spread the sites over the interval, as independent agents would be.
                     try await Task.sleep(for: .milliseconds(Int(interval * 1000 * Double(site) / Double(sites))))
                     let killed = site < killSites
-                    while Date() < (killed ? killAt : endAt) {
+                    while Date() < (await recorder.stopAt(killed: killed)) {
+                        guard Date().timeIntervalSince(began) < 600 else { throw BenchFailure(description: "registration did not finish in 600 s") }
                         let sent = Date()
                         let began = ContinuousClock.now
                         do {
                             _ = try await client.send(.POST, "/v1/runs/bench/sites/s\(site)/heartbeats", body: bodies[site])
                             await recorder.record(site: site, at: sent, latency: ContinuousClock.now - began, members: replicas)
                         } catch {
-                            await recorder.fail()
+                            await recorder.fail(error)
                         }
                         let wait = interval - Date().timeIntervalSince(sent)
                         if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
@@ -100,12 +99,23 @@ enum HeartbeatBench {
             }
             try await group.waitForAll()
         }
-        let registration = await recorder.window(from: .distantPast, to: measureFrom)
-        print(String(format: "registration and warm-up (first %.0f s): p50 %.1f ms, p99 %.1f ms", warmup, registration.p50, registration.p99))
+        guard let registeredAt = await recorder.registeredAt else { throw BenchFailure(description: "registration did not finish") }
+        let measureFrom = registeredAt.addingTimeInterval(interval)
+        let killAt = measureFrom.addingTimeInterval(duration)
+        let registration = await recorder.window(from: .distantPast, to: registeredAt)
+        print(String(format: "registration of %d members: %.1f s until every site's first heartbeat was answered; latency p50 %.1f ms, p99 %.1f ms",
+                     sites * replicas, registeredAt.timeIntervalSince(began), registration.p50, registration.p99))
         let measured = await recorder.window(from: measureFrom, to: killAt)
         print(String(format: "sustained: %.0f member-heartbeats/s over %.0f s (%d requests of %d members; %d failed in the whole run)",
                      measured.rate, duration, measured.requests, replicas, measured.failures))
+        if let failure = await recorder.firstFailure { print("first failure: \(failure)") }
         print(String(format: "heartbeat latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms", measured.p50, measured.p99, measured.max))
+        var slices: [String] = []
+        for slice in stride(from: 0.0, to: duration, by: 5) {
+            let figures = await recorder.window(from: measureFrom.addingTimeInterval(slice), to: measureFrom.addingTimeInterval(min(duration, slice + 5)))
+            slices.append(String(format: "%.0f", figures.p99))
+        }
+        print("p99 per 5 s of the window (ms): " + slices.joined(separator: ", "))
 
         // Detection: when the server reported each killed member lost, after its last heartbeat.
         let lastBeats = await recorder.lastBeats
@@ -178,16 +188,39 @@ struct EventRecordView: Decodable {
 }
 
 actor Recorder {
+    let sites: Int
+    let interval: Double
+    let duration: Double
     var samples: [(at: Date, latency: Double, members: Int)] = []
     var failures = 0
     var lastBeats: [Int: Date] = [:]
+    /// When the last site's first heartbeat (its registration) was answered.
+    var registeredAt: Date?
+
+    init(sites: Int, interval: Double, duration: Double) {
+        self.sites = sites
+        self.interval = interval
+        self.duration = duration
+    }
 
     func record(site: Int, at: Date, latency: Duration, members: Int) {
         samples.append((at, Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15, members))
         lastBeats[site] = at
+        if registeredAt == nil, lastBeats.count == sites { registeredAt = Date() }
     }
 
-    func fail() { failures += 1 }
+    /// Killed sites stop beating at the end of the window; the others go on 20 s longer for the detection figure.
+    func stopAt(killed: Bool) -> Date {
+        guard let registeredAt else { return .distantFuture }
+        return registeredAt.addingTimeInterval(interval + duration + (killed ? 0 : 20))
+    }
+
+    var firstFailure: String?
+
+    func fail(_ error: Error) {
+        failures += 1
+        if firstFailure == nil { firstFailure = "\(error)" }
+    }
 
     /// Figures of the requests sent in [from, to).
     func window(from: Date, to: Date) -> (rate: Double, requests: Int, failures: Int, p50: Double, p99: Double, max: Double) {

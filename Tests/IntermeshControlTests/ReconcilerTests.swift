@@ -121,5 +121,12 @@ import Testing
                                                          now: Self.now))
         // The backoff of alpha/1 ends in 0.5 s, before any heartbeat deadline (4 s).
         #expect(abs((result.requeueAfter ?? 0) - 0.5) < 1e-6)
+        #expect(abs((result.backoffEndsAfter ?? 0) - 0.5) < 1e-6)
+        // Without a backoff only the heartbeat deadline remains, and heartbeats move it: no backoff wake.
+        let steady = Reconciler.reconcile(ReconcileInput(generation: 1, plan: Self.plan(), members: Self.healthy,
+                                                         slots: Self.launchedLongAgo, now: Self.now))
+        #expect(steady.actions.isEmpty)
+        #expect(abs((steady.requeueAfter ?? 0) - 4) < 1e-6)
+        #expect(steady.backoffEndsAfter == nil)
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import IntermeshControl
+
+/// Running figures of one run's membership, kept up to date by every heartbeat in O(1), so that a reconcile
+/// pass can tell without looking at 100,000 members whether anything it decides on has changed.
+public struct MembershipIndex: Sendable {
+    /// Heartbeat times in tenths of a second, and how many members were last heard from in each tenth.
+    var heartbeats: [Int64: Int] = [:]
+    var version = 0
+    var maxOuterStep = 0
+
+    public struct Summary: Sendable, Equatable {
+        /// Changes whenever a member joins or goes, or changes what the reconciler decides on (its slot,
+        /// site, incarnation or leaving flag); a heartbeat that only says "still here" leaves it alone.
+        public var version: Int
+        /// No member was last heard from before this (at most a tenth of a second early); nil without members.
+        public var earliestHeartbeat: Date?
+        /// The newest outer step any member has reported.
+        public var maxOuterStep: Int
+    }
+
+    public var summary: Summary {
+        Summary(version: version, earliestHeartbeat: heartbeats.keys.min().map { Date(timeIntervalSince1970: Double($0) / 10) },
+                maxOuterStep: maxOuterStep)
+    }
+
+    static func tenth(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 10).rounded(.down))
+    }
+
+    /// Accounts for a member replaced by a newer record (`old` nil: it joined; `new` nil: it went).
+    mutating func update(old: MemberRecord?, new: MemberRecord?) {
+        if let old {
+            let key = Self.tenth(old.lastHeartbeat)
+            if let count = heartbeats[key], count > 1 { heartbeats[key] = count - 1 } else { heartbeats[key] = nil }
+        }
+        if let new {
+            heartbeats[Self.tenth(new.lastHeartbeat), default: 0] += 1
+            maxOuterStep = max(maxOuterStep, new.outerStep)
+        }
+        if let old, let new, old.slot == new.slot, old.site == new.site, old.incarnation == new.incarnation, old.leaving == new.leaving {
+            return
+        }
+        version &+= 1
+    }
+}
