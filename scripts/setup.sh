@@ -2,8 +2,10 @@
 # Installs what Intermesh needs on a fresh Debian machine; does nothing when it is all there.
 set -euo pipefail
 
-# Slurm (controller, node daemon, client and munge) runs the end-to-end test of the slurm launcher on this machine.
-packages=(shellcheck libsqlite3-dev libopenblas-dev zlib1g-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge)
+# Slurm (controller, node daemon, client and munge) and OpenSSH run the end-to-end tests of the slurm and ssh
+# launchers on this machine (the ssh test starts its own sshd on loopback).
+packages=(shellcheck libsqlite3-dev libopenblas-dev zlib1g-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge
+  openssh-client openssh-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -111,7 +111,8 @@ enum LaunchContext {
             // Directives are built from validated words and numbers only; sbatch reads them unquoted.
             context["directives"] = directives.map { ["text": $0] as [String: Any] }
         case .ssh:
-            var options = ["-o", "BatchMode=yes"]
+            // No terminal; a link that stays silent for a minute ends the client, and with it the remote replica.
+            var options = ["-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]
             if let port = launcher.port { options += ["-p", String(port)] }
             if let identity = launcher.identityFile { options += ["-i", identity] }
             context["sshOptions"] = (options + launcher.extraArgs).map(ShellQuote.quote).joined(separator: " ")

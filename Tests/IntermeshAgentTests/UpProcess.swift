@@ -37,7 +37,7 @@ final class UpProcess: @unchecked Sendable {
 
     /// Starts `intermesh ARGUMENTS` in the repository root with output to `output`.
     @discardableResult
-    func launch(_ arguments: [String], log: URL? = nil) throws -> Process {
+    func launch(_ arguments: [String], log: URL? = nil, environment extra: [String: String] = [:]) throws -> Process {
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         let log = log ?? output
         if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
@@ -47,6 +47,7 @@ final class UpProcess: @unchecked Sendable {
         process.currentDirectoryURL = Self.root
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("INTERMESH_") }
         environment["NO_COLOR"] = "1"
+        environment.merge(extra) { $1 }
         process.environment = environment
         let handle = try FileHandle(forWritingTo: log)
         try handle.seekToEnd()
@@ -57,8 +58,8 @@ final class UpProcess: @unchecked Sendable {
     }
 
     /// `intermesh up SPEC` on this port and data directory.
-    func up(_ spec: String, extra: [String] = []) throws {
-        process = try launch(["up", spec, "--data", data.path, "--listen", "127.0.0.1:\(port)"] + extra)
+    func up(_ spec: String, extra: [String] = [], environment: [String: String] = [:]) throws {
+        process = try launch(["up", spec, "--data", data.path, "--listen", "127.0.0.1:\(port)"] + extra, environment: environment)
         try wait("the control plane", timeout: 60) { self.text.contains("control plane on") }
     }
 

@@ -9,12 +9,31 @@ export INTERMESH_PLAN="${INTERMESH_PLAN_DIR}/plan.json"
 : "${WANDB_API_KEY:?WANDB_API_KEY must be set in the agent environment}"
 # Values known only at launch, quoted here for the remote shell.
 runtime=""
-for name in INTERMESH_MEMBER_ID INTERMESH_INCARNATION INTERMESH_REVISION INTERMESH_SERVER INTERMESH_PLAN_DIR INTERMESH_PLAN INTERMESH_REPLICA_DIR WANDB_API_KEY; do
+for name in INTERMESH_MEMBER_ID INTERMESH_INCARNATION INTERMESH_REVISION INTERMESH_SERVER INTERMESH_CHECKPOINT_DIR INTERMESH_PLAN_DIR INTERMESH_PLAN INTERMESH_REPLICA_DIR; do
   runtime="${runtime} ${name}=$(printf '%q' "${!name:-}")"
 done
-# The token travels on stdin into a private file on the remote host, never on a command line.
-token_file="${INTERMESH_TOKEN_FILE:-/dev/null}"
+# The agent token and the secrets travel on stdin (never on a command line): the token into a private file
+# on the remote host, the secrets into the replica's environment.
+token=$(head -n 1 "${INTERMESH_TOKEN_FILE:-/dev/null}")
+secrets=""
+secret_names=( WANDB_API_KEY)
+for name in "${secret_names[@]}"; do
+  secrets="${secrets}${name}=$(printf '%q' "${!name}")"$'\n'
+done
+# The remote side starts the replica and stops it (SIGTERM, SIGKILL 30 s later) when its stdin closes, that
+# is when this ssh client ends: the agent stopped the replica or lost it. The replica's exit status is ssh's.
+# (A background job of a non-interactive shell reads /dev/null unless told otherwise: the watcher gets fd 3.
+# It polls rather than blocks, so that nothing holds the session open once the replica has exited.)
 # shellcheck disable=SC2016 # expanded by the remote shell
-prefix='umask 077; INTERMESH_TOKEN_FILE=$(mktemp); cat > "$INTERMESH_TOKEN_FILE"; export INTERMESH_TOKEN_FILE'
+before='umask 077; INTERMESH_TOKEN_FILE=$(mktemp); IFS= read -r line; printf "%s\n" "$line" > "$INTERMESH_TOKEN_FILE"; umask 022
+while IFS= read -r line && [ -n "$line" ]; do eval "export $line"; done
+export INTERMESH_TOKEN_FILE; exec 3<&0'
+# shellcheck disable=SC2016 # expanded by the remote shell
+after=') < /dev/null 3<&- & child=$!
+{ while kill -0 "$child"; do read -r -t 2 _; r=$?; if [ "$r" -ne 0 ] && [ "$r" -le 128 ]; then
+kill -TERM "$child"; sleep 30 < /dev/null; kill -KILL "$child"; fi; done; } <&3 > /dev/null 2>&1 & watcher=$!
+wait "$child"; status=$?; kill "$watcher" 2>/dev/null; rm -f "$INTERMESH_TOKEN_FILE"; exit "$status"'
+# stdin stays open while this ssh client lives; it closes within seconds after.
 # shellcheck disable=SC2086 # ssh options are pre-quoted words
-exec ssh -o BatchMode=yes -p 2222 trainer@gpu-box-3.example.org -- "${prefix}${runtime}; "'cd /srv/diloco && exec env INTERMESH_DATA_SHARD=6 INTERMESH_DATA_SHARDS=7 INTERMESH_ENGINE=torchrun INTERMESH_METRICS_PORT=29503 INTERMESH_RECOVERY_PORT=29501 INTERMESH_RENDEZVOUS_PORT=29502 INTERMESH_REPLICA_COUNT=7 INTERMESH_REPLICA_INDEX=6 INTERMESH_REVISION_HASH=sha256:5c0132b00fd41255e813d203a0aba21463656e72b4399ac44be7f4ccbc0a3404 INTERMESH_RING_PORT=29500 INTERMESH_RUN=mixed-1b INTERMESH_SITE=donated INTERMESH_SLOT=donated/2 NUM_REPLICA_GROUPS=7 REPLICA_GROUP_ID=6 TORCHFT_LIGHTHOUSE="${INTERMESH_SERVER:-}" torchrun --nnodes=1 --nproc_per_node=1 --master_port=29502 train_diloco.py --model-config configs/1b.json' < "${token_file}"
+exec ssh -T -o BatchMode=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p 2222 trainer@gpu-box-3.example.org -- "${before}; export${runtime}; ("'cd /srv/diloco && exec env INTERMESH_DATA_SHARD=6 INTERMESH_DATA_SHARDS=7 INTERMESH_ENGINE=torchrun INTERMESH_METRICS_PORT=29503 INTERMESH_RECOVERY_PORT=29501 INTERMESH_RENDEZVOUS_PORT=29502 INTERMESH_REPLICA_COUNT=7 INTERMESH_REPLICA_INDEX=6 INTERMESH_REVISION_HASH=sha256:5c0132b00fd41255e813d203a0aba21463656e72b4399ac44be7f4ccbc0a3404 INTERMESH_RING_PORT=29500 INTERMESH_RUN=mixed-1b INTERMESH_SITE=donated INTERMESH_SLOT=donated/2 NUM_REPLICA_GROUPS=7 REPLICA_GROUP_ID=6 TORCHFT_LIGHTHOUSE="${INTERMESH_SERVER:-}" torchrun --nnodes=1 --nproc_per_node=1 --master_port=29502 train_diloco.py --model-config configs/1b.json'"${after}" \
+  < <(printf '%s\n%s\n' "${token}" "${secrets}"; while kill -0 "$$" 2>/dev/null; do sleep 5; done)
