@@ -67,7 +67,8 @@ enum HeartbeatBench {
         print("\(sites) agent tokens: \(ms(ContinuousClock.now - start)) ms")
 
         // The first round registers 100,000 members (written to the store); the steady state is measured from
-        // one interval after every site's registration was answered, for `duration` seconds.
+        // three intervals after every site's registration was answered (requests queued behind the burst take
+        // about 3 s to drain), for `duration` seconds.
         let recorder = Recorder(sites: sites, interval: interval, duration: duration)
         let began = Date()
         let bodies = (0..<sites).map { site in
@@ -100,7 +101,7 @@ enum HeartbeatBench {
             try await group.waitForAll()
         }
         guard let registeredAt = await recorder.registeredAt else { throw BenchFailure(description: "registration did not finish") }
-        let measureFrom = registeredAt.addingTimeInterval(interval)
+        let measureFrom = registeredAt.addingTimeInterval(Recorder.settle * interval)
         let killAt = measureFrom.addingTimeInterval(duration)
         let registration = await recorder.window(from: .distantPast, to: registeredAt)
         print(String(format: "registration of %d members: %.1f s until every site's first heartbeat was answered; latency p50 %.1f ms, p99 %.1f ms",
@@ -196,6 +197,8 @@ actor Recorder {
     var lastBeats: [Int: Date] = [:]
     /// When the last site's first heartbeat (its registration) was answered.
     var registeredAt: Date?
+    /// Heartbeat intervals between the end of registration and the start of the measured window.
+    static let settle = 3.0
 
     init(sites: Int, interval: Double, duration: Double) {
         self.sites = sites
@@ -212,7 +215,7 @@ actor Recorder {
     /// Killed sites stop beating at the end of the window; the others go on 20 s longer for the detection figure.
     func stopAt(killed: Bool) -> Date {
         guard let registeredAt else { return .distantFuture }
-        return registeredAt.addingTimeInterval(interval + duration + (killed ? 0 : 20))
+        return registeredAt.addingTimeInterval(Self.settle * interval + duration + (killed ? 0 : 20))
     }
 
     var firstFailure: String?
