@@ -6,16 +6,7 @@ import Testing
 /// its job is cancelled.
 @Suite(.serialized) struct SlurmTests {
     static func slurm(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProgram(arguments)
     }
 
     @Test func aSlurmSiteTrainsAsABatchJobAndIsResubmittedWhenCancelled() async throws {

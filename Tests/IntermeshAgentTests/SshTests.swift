@@ -7,16 +7,7 @@ import Testing
     static let sshd = "/usr/sbin/sshd"
 
     static func run(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runProgram(arguments)
     }
 
     /// An sshd on 127.0.0.1:`port` that lets in the holder of the returned key, with host key and config in `directory`.

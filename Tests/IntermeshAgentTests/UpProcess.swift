@@ -167,3 +167,17 @@ func localSpec(replacing changes: [(String, String)] = [], appending extra: Stri
     try text.write(to: file, atomically: true, encoding: .utf8)
     return file.path
 }
+
+/// Runs a program found on PATH to its end; its exit status and its output and errors together.
+func runProgram(_ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
