@@ -5,18 +5,14 @@ import Testing
 /// as a batch job submitted by the agent, trains in the same ring as the local sites, and is resubmitted when
 /// its job is cancelled.
 @Suite(.serialized) struct SlurmTests {
-    static func slurm(_ arguments: [String]) throws -> (Int32, String) {
-        try runProgram(arguments)
-    }
-
     @Test func aSlurmSiteTrainsAsABatchJobAndIsResubmittedWhenCancelled() async throws {
-        let (status, nodes) = try Self.slurm(["sinfo", "-h", "-o", "%T"])
+        let (status, nodes) = try runProgram(["sinfo", "-h", "-o", "%T"])
         try #require(status == 0 && !nodes.isEmpty, "no Slurm cluster: run scripts/slurm-local.sh (scripts/setup.sh does)\n\(nodes)")
         let up = UpProcess(port: 7749)
         var jobs: [String] = []
         defer {
             up.cleanUp()
-            for job in jobs { _ = try? Self.slurm(["scancel", job]) }
+            for job in jobs { _ = try? runProgram(["scancel", job]) }
         }
         let spec = try localSpec(replacing: [(
             "      bandwidth: 500Mbps\n      launcher:\n        kind: local\n",
@@ -28,12 +24,12 @@ import Testing
         }
         let first = try #require(up.replicas(site: "gamma").first?["jobId"] as? String, "gamma's replica is a Slurm job")
         jobs.append(first)
-        let (_, queue) = try Self.slurm(["squeue", "-h", "-j", first, "-o", "%T"])
+        let (_, queue) = try runProgram(["squeue", "-h", "-j", first, "-o", "%T"])
         #expect(queue.contains("RUNNING"), "\(queue)")
 
         // Cancel the job: the agent sees it end, the slot is relaunched as a new job that recovers and rejoins.
         let cancelledAt = up.outerEvents(site: "alpha").last?["outer_step"] as? Int ?? 0
-        _ = try Self.slurm(["scancel", first])
+        _ = try runProgram(["scancel", first])
         try up.wait("gamma/0 resubmitted", timeout: 120) {
             (up.replicas(site: "gamma").first?["jobId"] as? String).map { $0 != first } ?? false
         }
@@ -58,7 +54,7 @@ import Testing
         #expect(try up.interrupt() == 0)
         // Ctrl-C leaves no job behind.
         try await up.wait("the jobs gone from the queue", timeout: 30) {
-            let (_, left) = try Self.slurm(["squeue", "-h", "--me", "-o", "%i"])
+            let (_, left) = try runProgram(["squeue", "-h", "--me", "-o", "%i"])
             return Set(left.split(separator: "\n").map(String.init)).isDisjoint(with: jobs)
         }
     }

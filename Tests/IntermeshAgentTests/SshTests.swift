@@ -6,10 +6,6 @@ import Testing
 @Suite(.serialized) struct SshTests {
     static let sshd = "/usr/sbin/sshd"
 
-    static func run(_ arguments: [String]) throws -> (Int32, String) {
-        try runProgram(arguments)
-    }
-
     /// An sshd on 127.0.0.1:`port` that lets in the holder of the returned key, with host key and config in `directory`.
     static func startSSHD(port: Int, directory: URL) throws -> (pid: Int32, key: String) {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -17,7 +13,7 @@ import Testing
         let host = directory.appendingPathComponent("host_ed25519").path
         let client = directory.appendingPathComponent("client_ed25519").path
         for key in [host, client] {
-            let (status, output) = try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key])
+            let (status, output) = try runProgram(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key])
             try #require(status == 0, "ssh-keygen: \(output)")
         }
         try FileManager.default.copyItem(atPath: client + ".pub", toPath: directory.appendingPathComponent("authorized_keys").path)
@@ -36,9 +32,15 @@ import Testing
 
         """.write(to: config, atomically: true, encoding: .utf8)
         // Without -D sshd forks into the background once it listens: ready when this returns, and not a child of the tests.
-        let (status, output) = try run([sshd, "-f", config.path, "-E", directory.appendingPathComponent("sshd.log").path])
+        let (status, output) = try runProgram([sshd, "-f", config.path, "-E", directory.appendingPathComponent("sshd.log").path])
         try #require(status == 0, "sshd: \(output)")
-        let pid = try #require(Int32(contents(directory.appendingPathComponent("sshd.pid").path).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // The daemon writes its pid file a moment after the parent exits.
+        let pidFile = directory.appendingPathComponent("sshd.pid").path
+        let deadline = Date().addingTimeInterval(10)
+        while Int32(contents(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)) == nil, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let pid = try #require(Int32(contents(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)), "sshd wrote no pid file")
         return (pid, client)
     }
 

@@ -28,14 +28,19 @@ public struct RevisionSchedule: Codable, Sendable, Equatable {
         self.entries = entries
     }
 
+    /// The entry in force at `site` for outer step `step`; nil before the first entry.
+    public func entry(forStep step: Int, site: String) -> Entry? {
+        entries.last { $0.fromStep <= step && $0.covers(site) }
+    }
+
     /// The revision of outer step `step` at `site`; nil before the first entry.
     public func revision(forStep step: Int, site: String) -> Int? {
-        entries.last { $0.fromStep <= step && $0.covers(site) }?.revision
+        entry(forStep: step, site: site)?.revision
     }
 
     /// How much `site`'s pseudo-gradients count in the average of outer step `step` (a canary's weight, else 1).
     public func weight(forStep step: Int, site: String) -> Double {
-        entries.last { $0.fromStep <= step && $0.covers(site) }?.weight ?? 1
+        entry(forStep: step, site: site)?.weight ?? 1
     }
 
     /// The earliest step a new entry may take effect from: never before an entry already announced.

@@ -15,17 +15,8 @@ public enum EntropyCoding {
         guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 9, Z_HUFFMAN_ONLY,
                             ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, uLong(bytes.count)))
-        var output = [UInt8](repeating: 0, count: bound)
-        let status = bytes.withUnsafeBufferPointer { input in
-            output.withUnsafeMutableBufferPointer { out in
-                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
-                stream.avail_in = uInt(input.count)
-                stream.next_out = out.baseAddress
-                stream.avail_out = uInt(out.count)
-                return deflate(&stream, Z_FINISH)
-            }
-        }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(bytes.count))))
+        let status = finish(&stream, from: bytes, into: &output, with: deflate)
         guard status == Z_STREAM_END, Int(stream.total_out) < bytes.count else { return nil }
         output.removeSubrange(Int(stream.total_out)...)
         return output
@@ -39,18 +30,24 @@ public enum EntropyCoding {
         }
         defer { inflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: count)
-        let status = coded.withUnsafeBufferPointer { input in
+        let status = finish(&stream, from: coded, into: &output, with: inflate)
+        guard status == Z_STREAM_END, Int(stream.total_out) == count, stream.avail_in == 0 else {
+            throw Failure(description: "entropy coding: corrupt stream (status \(status), \(stream.total_out) of \(count) bytes)")
+        }
+        return output
+    }
+
+    /// Runs `step` (deflate or inflate) once over all of `input` into `output`, to the end of the stream.
+    static func finish(_ stream: inout z_stream, from input: [UInt8], into output: inout [UInt8],
+                       with step: (UnsafeMutablePointer<z_stream>, Int32) -> Int32) -> Int32 {
+        input.withUnsafeBufferPointer { input in
             output.withUnsafeMutableBufferPointer { out in
                 stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
                 stream.avail_in = uInt(input.count)
                 stream.next_out = out.baseAddress
                 stream.avail_out = uInt(out.count)
-                return inflate(&stream, Z_FINISH)
+                return step(&stream, Z_FINISH)
             }
         }
-        guard status == Z_STREAM_END, Int(stream.total_out) == count, stream.avail_in == 0 else {
-            throw Failure(description: "entropy coding: corrupt stream (status \(status), \(stream.total_out) of \(count) bytes)")
-        }
-        return output
     }
 }
