@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Intermesh",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "intermesh", targets: ["intermesh"]),
         .executable(name: "intermesh-bench", targets: ["intermesh-bench"]),

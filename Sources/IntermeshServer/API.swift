@@ -201,8 +201,8 @@ extension API {
             guard beat.slot.hasPrefix(site + "/") else {
                 throw APIError.forbidden("slot \(beat.slot) is not in site \(site)")
             }
-            guard !beat.id.isEmpty, beat.id.count <= 64, beat.id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                throw APIError.badRequest("member id must be 1 to 64 letters, digits or '-'")
+            guard MemberBeat.isValid(id: beat.id) else {
+                throw APIError.badRequest("member id must be 1 to 64 ASCII letters, digits or '-'")
             }
             var record = MemberRecord(id: beat.id, site: site, slot: beat.slot, incarnation: beat.incarnation ?? 1, state: beat.state,
                                       outerStep: beat.outerStep ?? 0, revision: beat.revision, lastHeartbeat: now, leaving: beat.leaving ?? false)
@@ -215,11 +215,10 @@ extension API {
             records.append(record)
         }
         try await plane.members.beat(run: name, records, now: now)
-        let directives = await reconciliation.directives(run: name, site: site)
-        let draining = await reconciliation.draining(run: name)
+        let (directives, drain) = await reconciliation.orders(run: name, site: site, members: records.map(\.id))
         let schedule = try await plane.rolloutState(of: name)?.schedule.entries ?? [.init(revision: run.activeRevision, fromStep: 0)]
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives,
-                                                       drain: records.map(\.id).filter { draining.contains($0) },
+                                                       drain: drain,
                                                        schedule: schedule.filter { $0.covers(site) }))
     }
 

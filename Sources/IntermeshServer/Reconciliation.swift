@@ -78,8 +78,10 @@ public actor Reconciliation {
         directives[run]?[site] ?? []
     }
 
-    public func draining(run: String) -> Set<String> {
-        drains[run] ?? []
+    /// What a heartbeat answer carries: the site's directives, and which of `members` are to drain.
+    public func orders(run: String, site: String, members: [String]) -> (directives: [Directive], drain: [String]) {
+        let draining = drains[run] ?? []
+        return (directives[run]?[site] ?? [], draining.isEmpty ? [] : members.filter { draining.contains($0) })
     }
 
     public func issuedAt(run: String) -> Date? {

@@ -97,6 +97,20 @@ public struct MemberBeat: Codable, Sendable {
     public var evalLoss: Double?
 }
 
+extension MemberBeat {
+    /// A member id: 1 to 64 ASCII letters, digits or '-' (a UUID, or a name like `m-3-17`).
+    static func isValid(id: String) -> Bool {
+        var count = 0
+        for byte in id.utf8 {
+            count += 1
+            guard count <= 64, byte == UInt8(ascii: "-") || (byte >= 48 && byte <= 57) || ((byte | 0x20) >= 97 && (byte | 0x20) <= 122) else {
+                return false
+            }
+        }
+        return count > 0
+    }
+}
+
 public struct QuorumRequest: Codable, Sendable {
     public var step: Int
     /// The member's replica slot (`site/index`).

@@ -62,6 +62,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         /// `checkRevision` did not match the run's current revision.
         case conflict(current: Int)
         case notFound
+        /// Another process has the store open.
+        case locked
     }
 
     public var code: Code

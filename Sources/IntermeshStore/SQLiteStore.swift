@@ -4,12 +4,19 @@ import IntermeshControl
 
 /// The embedded store: SQLite in WAL mode through GRDB, `synchronous = FULL`, so an acknowledged apply
 /// survives a crash of the process or the machine. Schema changes are numbered migrations.
+///
+/// Run and token rows are cached in memory (see `ReadThroughCache`): this store must be the only writer of
+/// its database, which `intermesh serve` and `intermesh up` make sure of with a lock on the data directory.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
+    let runCache = ReadThroughCache<RunRecord>()
+    let tokenCache = ReadThroughCache<TokenRecord>()
+    let lock: DirectoryLock
 
     /// Opens (creating if needed) `directory/intermesh.sqlite` and migrates it.
     public init(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        lock = try DirectoryLock(directory)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -76,7 +83,8 @@ public final class SQLiteStore: Store {
     // MARK: Runs and revisions
 
     public func apply(_ request: ApplyRequest) async throws -> ApplyOutcome {
-        try await pool.write { db in
+        defer { runCache.invalidate(request.run) }
+        return try await pool.write { db in
             let current = try Row.fetchOne(db, sql: "SELECT active_revision, generation FROM runs WHERE name = ?", arguments: [request.run])
             let generation: Int = current?["generation"] ?? 0
             if let expected = request.checkRevision, expected != generation {
@@ -137,7 +145,9 @@ public final class SQLiteStore: Store {
     }
 
     public func run(_ name: String) async throws -> RunRecord? {
-        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [name]).map(Self.run) }
+        try await runCache.value(name) {
+            try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [name]).map(Self.run) }
+        }
     }
 
     public func runs() async throws -> [RunRecord] {
@@ -155,6 +165,7 @@ public final class SQLiteStore: Store {
     }
 
     public func setPhase(_ phase: RunPhase, of run: String, now: Date) async throws {
+        defer { runCache.invalidate(run) }
         try await pool.write { db in
             try db.execute(sql: "UPDATE runs SET phase = ?, updated_at = ? WHERE name = ?",
                            arguments: [phase.rawValue, now.timeIntervalSince1970, run])
@@ -164,6 +175,7 @@ public final class SQLiteStore: Store {
 
     public func updateStatus(of run: String, outerStep: Int, conditions: [RunCondition], now: Date) async throws {
         let text = try Self.json(conditions)
+        defer { runCache.invalidate(run) }
         try await pool.write { db in
             try db.execute(sql: "UPDATE runs SET outer_step = ?, conditions = ?, updated_at = ? WHERE name = ?",
                            arguments: [outerStep, text, now.timeIntervalSince1970, run])
@@ -171,7 +183,8 @@ public final class SQLiteStore: Store {
     }
 
     public func deleteRun(_ name: String) async throws -> Bool {
-        try await pool.write { db in
+        defer { runCache.invalidate(name) }
+        return try await pool.write { db in
             try db.execute(sql: "DELETE FROM members WHERE run = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM slots WHERE run = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM events WHERE run = ?", arguments: [name])
@@ -199,7 +212,8 @@ public final class SQLiteStore: Store {
     }
 
     public func updateRolloutState(run: String, now: Date, _ transform: @Sendable (RolloutState?) throws -> RolloutUpdate?) async throws -> RolloutState? {
-        try await pool.write { db in
+        defer { runCache.invalidate(run) }
+        return try await pool.write { db in
             let current = try Self.rolloutState(db, run: run)
             guard let update = try transform(current) else { return current }
             try Self.saveRolloutState(db, update.state, run: run)
@@ -255,6 +269,10 @@ public final class SQLiteStore: Store {
     }
 
     public func token(id: String) async throws -> TokenRecord? {
+        try await tokenCache.value(id) { try await loadToken(id: id) }
+    }
+
+    func loadToken(id: String) async throws -> TokenRecord? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map { row in
                 let salt: Data = row["salt"], hash: Data = row["hash"]

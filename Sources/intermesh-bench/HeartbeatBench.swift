@@ -10,7 +10,22 @@ import IntermeshSpec
 /// `intermesh serve` (SQLite) in another: sustained heartbeats/s, latency, reconciler pass time, and how
 /// long killed members take to be reported lost.
 enum HeartbeatBench {
-    static func run(sites: Int, replicas: Int, interval: Double, duration: Double, killSites: Int) async throws {
+    /// When a hollow site beats again: on its own grid (`BeatSchedule`, as members do), or an interval after each
+    /// answer, which lets sites answered late in the registration burst fall into step (how senders worked before).
+    enum Schedule: String {
+        case grid
+        case afterAnswer = "after-answer"
+
+        init(option: String?) throws {
+            guard let schedule = Schedule(rawValue: option ?? "grid") else {
+                throw BenchFailure(description: "--schedule must be grid or after-answer, not \(option ?? "")")
+            }
+            self = schedule
+        }
+    }
+
+    static func run(sites: Int, replicas: Int, interval: Double, duration: Double, killSites: Int, schedule: Schedule,
+                    samples: String?) async throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("intermesh").path
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-serve-\(UUID())")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
@@ -70,6 +85,8 @@ enum HeartbeatBench {
         // three intervals after every site's registration was answered (requests queued behind the burst take
         // about 3 s to drain), for `duration` seconds.
         let recorder = Recorder(sites: sites, interval: interval, duration: duration)
+        let serverCPU = ProcessCPU(pid: server.processIdentifier), benchCPU = ProcessCPU(pid: getpid())
+        let samplers = [Task { await serverCPU.run() }, Task { await benchCPU.run() }]
         let began = Date()
         let bodies = (0..<sites).map { site in
             try! JSONSerialization.data(withJSONObject: ["members": (0..<replicas).map { index in
@@ -80,7 +97,9 @@ enum HeartbeatBench {
             for site in 0..<sites {
                 group.addTask {
                     let client = APIClient(server: base, token: tokens[site], environment: [:], timeout: .seconds(30), http: http)
-                    // Spread the sites over the interval, as independent agents would be.
+                    // Spread the sites over the interval, as independent agents would be, and keep each on its own grid
+                    // (as members do, see BeatSchedule): sites answered late in the registration burst do not bunch up.
+                    let grid = BeatSchedule(anchor: began.addingTimeInterval(interval * Double(site) / Double(sites)), interval: interval)
                     try await Task.sleep(for: .milliseconds(Int(interval * 1000 * Double(site) / Double(sites))))
                     let killed = site < killSites
                     while Date() < (await recorder.stopAt(killed: killed)) {
@@ -93,13 +112,15 @@ enum HeartbeatBench {
                         } catch {
                             await recorder.fail(error)
                         }
-                        let wait = interval - Date().timeIntervalSince(sent)
-                        if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+                        let next = schedule == .grid ? grid.next(after: sent) : Date().addingTimeInterval(interval)
+                        let wait = next.timeIntervalSinceNow
+                        if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
                     }
                 }
             }
             try await group.waitForAll()
         }
+        samplers.forEach { $0.cancel() }
         guard let registeredAt = await recorder.registeredAt else { throw BenchFailure(description: "registration did not finish") }
         let measureFrom = registeredAt.addingTimeInterval(Recorder.settle * interval)
         let killAt = measureFrom.addingTimeInterval(duration)
@@ -107,6 +128,11 @@ enum HeartbeatBench {
         print(String(format: "registration of %d members: %.1f s until every site's first heartbeat was answered; latency p50 %.1f ms, p99 %.1f ms",
                      sites * replicas, registeredAt.timeIntervalSince(began), registration.p50, registration.p99))
         let measured = await recorder.window(from: measureFrom, to: killAt)
+        if let samples {
+            // One line per request: when it was sent (seconds from the start of the window) and its latency (ms).
+            let lines = await recorder.samples.map { String(format: "%.4f %.2f", $0.at.timeIntervalSince(measureFrom), $0.latency) }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: samples, atomically: true, encoding: .utf8)
+        }
         print(String(format: "sustained: %.0f member-heartbeats/s over %.0f s (%d requests of %d members; %d failed in the whole run)",
                      measured.rate, duration, measured.requests, replicas, measured.failures))
         if let failure = await recorder.firstFailure { print("first failure: \(failure)") }
@@ -117,6 +143,11 @@ enum HeartbeatBench {
             slices.append(String(format: "%.0f", figures.p99))
         }
         print("p99 per 5 s of the window (ms): " + slices.joined(separator: ", "))
+        print("requests per tenth of the interval, busiest / quietest: " + (await recorder.spread(from: measureFrom, to: killAt)))
+        if let server = await serverCPU.cores(from: measureFrom, to: killAt), let bench = await benchCPU.cores(from: measureFrom, to: killAt) {
+            print(String(format: "CPU in the window: server %.2f cores (%.2f ms per request), hollow agents %.2f cores",
+                         server, server * duration * 1000 / Double(max(1, measured.requests)), bench))
+        }
 
         // Detection: when the server reported each killed member lost, after its last heartbeat.
         let lastBeats = await recorder.lastBeats
@@ -223,6 +254,17 @@ actor Recorder {
     func fail(_ error: Error) {
         failures += 1
         if firstFailure == nil { firstFailure = "\(error)" }
+    }
+
+    /// How evenly the requests of [from, to) fall over the interval: the most and fewest sent in one tenth of it.
+    /// Independent sites give about equal counts; sites in step give bursts far above the average rate.
+    func spread(from: Date, to: Date) -> String {
+        var counts = [Int](repeating: 0, count: 10)
+        for sample in samples where sample.at >= from && sample.at < to {
+            let phase = sample.at.timeIntervalSince(from).truncatingRemainder(dividingBy: interval) / interval
+            counts[min(9, Int(phase * 10))] += 1
+        }
+        return "\(counts.max() ?? 0) / \(counts.min() ?? 0)"
     }
 
     /// Figures of the requests sent in [from, to).

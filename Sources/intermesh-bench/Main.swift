@@ -16,28 +16,34 @@ enum Bench {
             do {
                 try await HeartbeatBench.run(sites: intOption("--sites", arguments) ?? 1000, replicas: intOption("--replicas", arguments) ?? 100,
                                              interval: 2, duration: Double(intOption("--duration", arguments) ?? 30),
-                                             killSites: intOption("--kill-sites", arguments) ?? 1)
+                                             killSites: intOption("--kill-sites", arguments) ?? 1,
+                                             schedule: try HeartbeatBench.Schedule(option: stringOption("--schedule", arguments)),
+                                             samples: stringOption("--samples", arguments))
             } catch {
                 FileHandle.standardError.write(Data("heartbeats: \(error)\n".utf8))
                 exit(1)
             }
         case "rollouts":
             do {
-                let spec = arguments.firstIndex(of: "--spec").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } ?? "specs/local.yaml"
+                let spec = stringOption("--spec", arguments) ?? "specs/local.yaml"
                 try await RolloutBench.run(applies: intOption("--applies", arguments) ?? 5, spec: spec)
             } catch {
                 FileHandle.standardError.write(Data("rollouts: \(error)\n".utf8))
                 exit(1)
             }
         default:
-            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n".utf8))
+            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N] [--schedule grid|after-answer] [--samples FILE]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n".utf8))
             exit(2)
         }
     }
 
     static func intOption(_ name: String, _ arguments: [String]) -> Int? {
+        stringOption(name, arguments).flatMap { Int($0) }
+    }
+
+    static func stringOption(_ name: String, _ arguments: [String]) -> String? {
         guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
-        return Int(arguments[index + 1])
+        return arguments[index + 1]
     }
 
     static func planBenchmark(sites: Int, replicas: Int) {

@@ -54,6 +54,34 @@ import Testing
         await expectError(400, "bad_request") { _ = try await api.send(.GET, "/v1/runs/demo/revisions/abc") }
     }
 
+    @Test func heartbeatsWithBadMemberIdsAre400() async throws {
+        let api = server.client()
+        _ = try await api.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        for id in ["", "é-accent", "has space", "semi;colon", String(repeating: "a", count: 65)] {
+            await expectError(400, "bad_request") {
+                _ = try await api.send(.POST, "/v1/runs/demo/sites/alpha/heartbeats",
+                                       body: try JSONSerialization.data(withJSONObject: ["members": [["id": id, "slot": "alpha/0", "state": "training"]]]))
+            }
+        }
+        let accepted: HeartbeatResponse = try await api.post("/v1/runs/demo/sites/alpha/heartbeats",
+                                                             json: ["members": [["id": String(repeating: "a", count: 64), "slot": "alpha/0", "state": "training"]]])
+        #expect(accepted.activeRevision == 1)
+    }
+
+    @Test func aSecondServerOnTheSameDataDirectoryIsRefused() throws {
+        let second = Process()
+        second.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        second.arguments = ["serve", "--data", server.data.path, "--listen", "127.0.0.1:0"]
+        let pipe = Pipe()
+        second.standardOutput = pipe
+        second.standardError = pipe
+        try second.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        second.waitUntilExit()
+        #expect(second.terminationStatus != 0)
+        #expect(output.contains("cannot open the store: another process (pid \(server.process?.processIdentifier ?? 0)) has it open"), "\(output)")
+    }
+
     @Test func rolesAndSiteScopesAreEnforced() async throws {
         let admin = server.client()
         _ = try await admin.post("/v1/runs", json: ["spec": spec()]) as ApplyResponse

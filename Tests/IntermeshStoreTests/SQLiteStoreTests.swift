@@ -59,6 +59,50 @@ import Testing
         #expect(try await store.revisions(of: "demo").isEmpty)
     }
 
+    @Test func aSecondOpenOfTheDirectoryIsRefusedUntilTheFirstCloses() async throws {
+        var first: SQLiteStore? = try SQLiteStore(directory: directory)
+        _ = try await first?.apply(request(hash: "a"))
+        do {
+            _ = try SQLiteStore(directory: directory)
+            Issue.record("a second store opened the same directory")
+        } catch let error as StoreError {
+            #expect(error.code == .locked && error.message == "another process (pid \(getpid())) has it open")
+        }
+        first = nil
+        let second = try SQLiteStore(directory: directory)
+        #expect(try await second.run("demo")?.generation == 1)
+    }
+
+    /// Run rows are served from memory; every write that changes one must show in the next read.
+    @Test func runReadsSeeEveryWrite() async throws {
+        let store = try SQLiteStore(directory: directory)
+        _ = try await store.apply(request(hash: "a"))
+        #expect(try await store.run("demo")?.activeRevision == 1)
+        _ = try await store.apply(request(hash: "b"))
+        #expect(try await store.run("demo").map { [$0.generation, $0.activeRevision] } == [2, 2])
+        try await store.setPhase(.stopped, of: "demo", now: now)
+        #expect(try await store.run("demo")?.phase == .stopped)
+        try await store.updateStatus(of: "demo", outerStep: 7, conditions: [], now: now)
+        #expect(try await store.run("demo")?.outerStep == 7)
+        _ = try await store.updateRolloutState(run: "demo", now: now) { _ in
+            RolloutUpdate(state: RolloutState.initial(revision: 1), events: ["back to 1"], activeRevision: 1)
+        }
+        #expect(try await store.run("demo")?.activeRevision == 1)
+        #expect(try await store.deleteRun("demo"))
+        #expect(try await store.run("demo") == nil)
+    }
+
+    @Test func aReadThatRacesAWriteIsNotCached() async throws {
+        let cache = ReadThroughCache<String>()
+        // The load read the row before a write committed and dropped the entry: its answer is not kept.
+        #expect(try await cache.value("k") { cache.invalidate("k"); return "old" } == "old")
+        #expect(try await cache.value("k") { "new" } == "new")
+        #expect(try await cache.value("k") { Issue.record("a cached row was loaded again"); return "other" } == "new")
+        // Missing rows are not cached: a name that appears later is found.
+        #expect(try await cache.value("later") { nil } == nil)
+        #expect(try await cache.value("later") { "here" } == "here")
+    }
+
     @Test func tokensVerifyOnlyWithTheirSecret() throws {
         let issued = AccessToken.issue(role: .viewer, run: nil, site: nil, description: "", now: now)
         let (id, secret) = try #require(AccessToken.parse(issued.text))

@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshControl
 import IntermeshPlan
 
 /// Membership through the control plane (`intermesh serve`): heartbeats with a deathrattle, a long-polled
@@ -56,11 +57,15 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
 
     /// Registers and keeps heartbeating on a thread of its own until `leave`.
     public func start() throws {
+        let schedule = BeatSchedule(anchor: Date(), interval: interval)
         try beat(leaving: false)
         let thread = Thread { [weak self] in
+            var sent = schedule.anchor
             while let self, self.isRunning {
-                Thread.sleep(forTimeInterval: self.interval)
+                // The grid point after the last beat was sent: a slow answer skips beats instead of shifting them.
+                Thread.sleep(until: schedule.next(after: sent))
                 guard self.isRunning else { return }
+                sent = Date()
                 try? self.beat(leaving: false)
             }
         }
