@@ -57,10 +57,11 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
 
     /// Registers and keeps heartbeating on a thread of its own until `leave`.
     public func start() throws {
-        let schedule = BeatSchedule(anchor: Date(), interval: interval)
+        // A random phase: replicas that an agent launched together do not beat together either.
+        let schedule = BeatSchedule(anchor: Date().addingTimeInterval(Double.random(in: 0..<max(0.001, interval))), interval: interval)
         try beat(leaving: false)
         let thread = Thread { [weak self] in
-            var sent = schedule.anchor
+            var sent = Date()
             while let self, self.isRunning {
                 // The grid point after the last beat was sent: a slow answer skips beats instead of shifting them.
                 Thread.sleep(until: schedule.next(after: sent))
