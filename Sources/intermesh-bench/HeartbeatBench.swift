@@ -127,6 +127,9 @@ enum HeartbeatBench {
         let registration = await recorder.window(from: .distantPast, to: registeredAt)
         print(String(format: "registration of %d members: %.1f s until every site's first heartbeat was answered; latency p50 %.1f ms, p99 %.1f ms",
                      sites * replicas, registeredAt.timeIntervalSince(began), registration.p50, registration.p99))
+        if let server = await serverCPU.cores(from: began, to: registeredAt) {
+            print(String(format: "CPU during registration: server %.2f cores", server))
+        }
         let measured = await recorder.window(from: measureFrom, to: killAt)
         if let samples {
             // One line per request: when it was sent (seconds from the start of the window) and its latency (ms).
