@@ -288,17 +288,12 @@ extension API {
         let policy = plan.run.spec.faultPolicy
         let registry = plane.members
         let now = plane.now
-        let planned = plan.sites.flatMap(\.replicas).map(\.slot)
         let answer = await board.join(
-            run: name, step: body.step, slot: body.slot, failed: body.failed, planned: planned,
+            run: name, step: body.step, slot: body.slot, failed: body.failed, plan: plan.contentHash,
+            planned: { plan.sites.flatMap(\.replicas).map(\.slot) },
             rules: QuorumRules(minReplicas: policy.minReplicas, joinTimeout: policy.joinTimeout.seconds),
             tick: policy.quorumTick.seconds, deadline: plane.now().addingTimeInterval(10)) {
-                let current = now()
-                let live = await registry.members(of: name).filter {
-                    !$0.leaving && current.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds
-                }
-                return QuorumBoard.Liveness(live: Set(live.map(\.slot)),
-                                            ready: Set(live.filter { $0.state != .joining && $0.state != .recovering }.map(\.slot)))
+                await registry.liveness(of: name, timeout: policy.heartbeatTimeout.seconds, now: now())
             }
         switch answer {
         case let .formed(decision):

@@ -45,6 +45,17 @@ public actor MemberRegistry {
         runs[run]?.values.contains { $0.slot == slot && !$0.leaving } ?? false
     }
 
+    /// The slots of members heartbeating within `timeout` and not leaving, and those of them past joining and
+    /// recovering, without copying the member table.
+    public func liveness(of run: String, timeout: TimeInterval, now: Date) -> QuorumBoard.Liveness {
+        var live = Set<String>(), ready = Set<String>()
+        for member in (runs[run] ?? [:]).values where !member.leaving && now.timeIntervalSince(member.lastHeartbeat) <= timeout {
+            live.insert(member.slot)
+            if member.state != .joining && member.state != .recovering { ready.insert(member.slot) }
+        }
+        return QuorumBoard.Liveness(live: live, ready: ready)
+    }
+
     /// What a reconcile pass checks before it looks at every member: see `MembershipIndex.Summary`.
     public func summary(of run: String) -> MembershipIndex.Summary {
         (indexes[run] ?? MembershipIndex()).summary

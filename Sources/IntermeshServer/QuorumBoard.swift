@@ -33,6 +33,11 @@ public actor QuorumBoard {
     var rooms: [String: Room] = [:]
     var numbers: [String: [String: Int]] = [:]
     var names: [String: [Int: String]] = [:]
+    /// Each run's planned slots as numbers, for the plan they came from.
+    var planned: [String: (plan: String, numbers: Set<Int>)] = [:]
+    /// Each run's last look at liveness: every member waiting for a step polls each tick, and one look at the
+    /// members serves them all for half a tick, instead of one look per member per tick.
+    var looks: [String: (at: Date, live: Set<Int>, ready: Set<Int>)] = [:]
     let now: @Sendable () -> Date
 
     public init(now: @escaping @Sendable () -> Date = Date.init) {
@@ -55,14 +60,30 @@ public actor QuorumBoard {
     /// heartbeating now (a dead one is not waited for).
     /// Before the first quorum every planned slot is expected (up to the join timeout).
     /// `planned` is in plan order: slots are numbered in it first, so rings follow the plan.
-    public func join(run: String, step: Int, slot: String, failed: UInt64?, planned: [String], rules: QuorumRules, tick: TimeInterval,
-                     deadline: Date, alive: @Sendable () async -> Liveness) async -> Answer {
-        let plannedNumbers = Set(planned.map { number(run, $0) })
-        return await join(run: run, step: step, member: number(run, slot), failed: failed, planned: plannedNumbers,
-                   rules: rules, tick: tick, deadline: deadline) {
-            let liveness = await alive()
-            return (await self.numbers(run, liveness.live), await self.numbers(run, liveness.ready))
+    /// `plan` names the plan `planned` comes from: the slots are listed only when it changed.
+    public func join(run: String, step: Int, slot: String, failed: UInt64?, plan: String, planned: () -> [String], rules: QuorumRules,
+                     tick: TimeInterval, deadline: Date, alive: @Sendable () async -> Liveness) async -> Answer {
+        let plannedNumbers: Set<Int>
+        if let known = self.planned[run], known.plan == plan {
+            plannedNumbers = known.numbers
+        } else {
+            plannedNumbers = Set(planned().map { number(run, $0) })
+            self.planned[run] = (plan, plannedNumbers)
         }
+        let member = number(run, slot)
+        return await join(run: run, step: step, member: member, failed: failed, planned: plannedNumbers,
+                          rules: rules, tick: tick, deadline: deadline) {
+            await self.look(run: run, maxAge: tick / 2, alive: alive)
+        }
+    }
+
+    func look(run: String, maxAge: TimeInterval, alive: @Sendable () async -> Liveness) async -> (live: Set<Int>, ready: Set<Int>) {
+        if let last = looks[run], now().timeIntervalSince(last.at) < maxAge { return (last.live, last.ready) }
+        let at = now()
+        let liveness = await alive()
+        let look = (at: at, live: numbers(run, liveness.live), ready: numbers(run, liveness.ready))
+        if (looks[run]?.at ?? .distantPast) < at { looks[run] = look }
+        return (look.live, look.ready)
     }
 
     func number(_ run: String, _ slot: String) -> Int {
@@ -137,5 +158,7 @@ public actor QuorumBoard {
         rooms[run] = nil
         numbers[run] = nil
         names[run] = nil
+        planned[run] = nil
+        looks[run] = nil
     }
 }
