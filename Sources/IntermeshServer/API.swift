@@ -14,6 +14,11 @@ struct API {
         router.get("/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
+        router.get("/v1/metrics") { _, context in
+            _ = try context.requireReader()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: ServerMetrics.exposition())))
+        }
         router.post("/v1/runs") { request, context in try await apply(request, context) }
         router.get("/v1/runs") { _, context in try await list(context) }
         router.get("/v1/runs/:run") { _, context in try await describe(context) }
@@ -215,6 +220,7 @@ extension API {
             records.append(record)
         }
         try await plane.members.beat(run: name, records, now: now)
+        ServerMetrics.heartbeatMembers(run: name).increment(by: records.count)
         let (directives, drain) = await reconciliation.orders(run: name, site: site, members: records.map(\.id))
         let schedule = try await plane.rolloutState(of: name)?.schedule.entries ?? [.init(revision: run.activeRevision, fromStep: 0)]
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives,

@@ -8,6 +8,7 @@ public struct MembershipIndex: Sendable {
     var heartbeats: [Int64: Int] = [:]
     var version = 0
     var maxOuterStep = 0
+    var count = 0
 
     public struct Summary: Sendable, Equatable {
         /// Changes whenever a member joins or goes, or changes what the reconciler decides on (its slot,
@@ -17,11 +18,13 @@ public struct MembershipIndex: Sendable {
         public var earliestHeartbeat: Date?
         /// The newest outer step any member has reported.
         public var maxOuterStep: Int
+        /// Members held, leaving ones included.
+        public var count: Int
     }
 
     public var summary: Summary {
         Summary(version: version, earliestHeartbeat: heartbeats.keys.min().map { Date(timeIntervalSince1970: Double($0) / 10) },
-                maxOuterStep: maxOuterStep)
+                maxOuterStep: maxOuterStep, count: count)
     }
 
     static func tenth(_ date: Date) -> Int64 {
@@ -30,6 +33,7 @@ public struct MembershipIndex: Sendable {
 
     /// Accounts for a member replaced by a newer record (`old` nil: it joined; `new` nil: it went).
     mutating func update(old: MemberRecord?, new: MemberRecord?) {
+        count += (new == nil ? 0 : 1) - (old == nil ? 0 : 1)
         if let old {
             let key = Self.tenth(old.lastHeartbeat)
             if let count = heartbeats[key], count > 1 { heartbeats[key] = count - 1 } else { heartbeats[key] = nil }

@@ -16,6 +16,8 @@ enum OpenAPIDocument {
         let runParameter: [String: Any] = ["name": "run", "in": "path", "required": true, "schema": ["type": "string"]]
         let errors = ["400": "Malformed request", "401": "Missing or invalid token", "403": "Token not allowed", "404": "Not found"]
         let paths: [String: Any] = [
+            "/v1/metrics": ["get": op("The control plane's metrics in Prometheus' text format: requests by route and status, reconcile passes, members, heartbeats, evictions, quorums", "viewer",
+                                      responses: ["200": "Prometheus text format 0.0.4", "401": "Missing or invalid token"])],
             "/v1/runs": [
                 "get": op("List runs", "viewer", responses: ["200": "Run summaries"].merging(errors) { a, _ in a }),
                 "post": op("Apply a spec: create a run or add a revision; identical content is a no-op", "operator", body: "ApplyBody",

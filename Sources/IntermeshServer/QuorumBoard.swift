@@ -133,6 +133,7 @@ public actor QuorumBoard {
                                           firstJoin: current.firstJoin, now: now())
             if case let .form(members) = rules.decide(input) {
                 current.lastId += 1
+                ServerMetrics.quorumsFormed(run: run).increment()
                 let slotNames = names[run] ?? [:]
                 let decision = Decision(id: current.lastId, step: step, members: members, slots: members.map { slotNames[$0] ?? "" })
                 current.decided[step] = decision

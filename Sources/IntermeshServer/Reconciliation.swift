@@ -114,6 +114,7 @@ public actor Reconciliation {
     @discardableResult
     public func pass() async throws -> TimeInterval {
         for run in try await plane.store.runs() {
+            let started = ContinuousClock.now
             let now = plane.now()
             let plan = run.phase == .running ? try await plane.activePlan(of: run) : nil
             let timeout = plan?.run.spec.faultPolicy.heartbeatTimeout.seconds ?? 10
@@ -127,6 +128,8 @@ public actor Reconciliation {
                 if outerStep != run.outerStep {
                     try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: run.conditions, now: now)
                 }
+                ServerMetrics.members(run: run.name).record(summary.count)
+                ServerMetrics.reconcilePass(full: false).record(duration: ContinuousClock.now - started)
                 continue
             }
             let members = await plane.members.members(of: run.name)
@@ -162,7 +165,10 @@ public actor Reconciliation {
                     _ = try await plane.store.appendEvent(run: run.name, kind: "Failed", message: reason, now: now)
                 }
             }
-            if !evicted.isEmpty { try await plane.members.remove(run: run.name, ids: evicted) }
+            if !evicted.isEmpty {
+                try await plane.members.remove(run: run.name, ids: evicted)
+                ServerMetrics.evictions(run: run.name).increment(by: evicted.count)
+            }
             directives[run.name] = siteDirectives
             issued[run.name] = now
             // Events only for state changes: launch directives repeat until an agent acts on them.
@@ -181,6 +187,8 @@ public actor Reconciliation {
             }
             if let plan { try await advanceRollout(run: run, plan: plan, members: members, now: now) }
             lastFull[run.name] = (key, now.addingTimeInterval(min(60, result.backoffEndsAfter ?? 60)))
+            ServerMetrics.members(run: run.name).record(members.count - evicted.count)
+            ServerMetrics.reconcilePass(full: true).record(duration: ContinuousClock.now - started)
         }
         // Heartbeat deadlines need no finer look than a quarter second (detection stays within timeout + 1 s).
         return 0.25

@@ -33,7 +33,10 @@ public enum Server {
     }
 
     public static func router(plane: ControlPlane, reconciliation: Reconciliation) -> Router<ServerContext> {
+        // Metrics bind to the factory bootstrapped when they are made: bootstrap before the first request.
+        _ = ServerMetrics.registry
         let router = Router(context: ServerContext.self)
+        router.add(middleware: MetricsMiddleware<ServerContext>())
         router.add(middleware: ErrorMiddleware<ServerContext>())
         router.add(middleware: AuthMiddleware(store: plane.store))
         API(plane: plane, reconciliation: reconciliation, board: QuorumBoard(now: plane.now)).register(on: router)
