@@ -87,6 +87,19 @@ enum HeartbeatBench {
         let recorder = Recorder(sites: sites, interval: interval, duration: duration)
         let serverCPU = ProcessCPU(pid: server.processIdentifier), benchCPU = ProcessCPU(pid: getpid())
         let samplers = [Task { await serverCPU.run() }, Task { await benchCPU.run() }]
+        // The server's own figures at both ends of the window, from its metrics.
+        let scrapes = Task { () async throws -> (MetricsScrape, MetricsScrape) in
+            var registeredAt = await recorder.registeredAt
+            while registeredAt == nil {
+                try await Task.sleep(for: .milliseconds(100))
+                registeredAt = await recorder.registeredAt
+            }
+            let start = registeredAt!.addingTimeInterval(Recorder.settle * interval)
+            try await Task.sleep(for: .seconds(max(0, start.timeIntervalSinceNow)))
+            let first = try await MetricsScrape.take(api)
+            try await Task.sleep(for: .seconds(max(0, start.addingTimeInterval(duration).timeIntervalSinceNow)))
+            return (first, try await MetricsScrape.take(api))
+        }
         let began = Date()
         let bodies = (0..<sites).map { site in
             try! JSONSerialization.data(withJSONObject: ["members": (0..<replicas).map { index in
@@ -147,6 +160,14 @@ enum HeartbeatBench {
         }
         print("p99 per 5 s of the window (ms): " + slices.joined(separator: ", "))
         print("requests per tenth of the interval, busiest / quietest: " + (await recorder.spread(from: measureFrom, to: killAt)))
+        let (first, last) = try await scrapes.value
+        let handled = MetricsScrape.histogram("http_server_request_duration", matching: "/heartbeats\"", from: first, to: last, quantile: 0.99)
+        print(String(format: "server side (its metrics): %.0f heartbeat requests handled, mean %.2f ms, 99%% within %@",
+                     handled.count, handled.mean * 1000, handled.bound.map { String(format: "%.1f ms", $0 * 1000) } ?? "?"))
+        let full = MetricsScrape.histogram("intermesh_reconcile_pass_seconds", matching: "kind=\"full\"", from: first, to: last, quantile: 1)
+        let check = MetricsScrape.histogram("intermesh_reconcile_pass_seconds", matching: "kind=\"check\"", from: first, to: last, quantile: 1)
+        print(String(format: "reconcile passes in the window (server's metrics): %.0f full, mean %.1f ms; %.0f checks, mean %.3f ms",
+                     full.count, full.mean * 1000, check.count, check.mean * 1000))
         if let server = await serverCPU.cores(from: measureFrom, to: killAt), let bench = await benchCPU.cores(from: measureFrom, to: killAt) {
             print(String(format: "CPU in the window: server %.2f cores (%.2f ms per request), hollow agents %.2f cores",
                          server, server * duration * 1000 / Double(max(1, measured.requests)), bench))

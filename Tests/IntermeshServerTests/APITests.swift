@@ -92,17 +92,13 @@ import Testing
             "/v1/runs/demo/sites/alpha/heartbeats", json: ["members": [["id": "m1", "slot": "alpha/0", "state": "training"]]])
         #expect(beat.activeRevision == 1)
         // The reconcile loop (every 0.25 s) records the member count and its passes.
-        var text = "", series: [String: Double] = [:]
+        var series: [String: Double] = [:]
         let deadline = Date().addingTimeInterval(10)
         repeat {
             try await Task.sleep(for: .milliseconds(300))
-            text = String(decoding: try await server.client(token: viewer.token).send(.GET, "/v1/metrics").body, as: UTF8.self)
-            series = Dictionary(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, Double)? in
-                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
-                return (String(line[..<space]), value)
-            }, uniquingKeysWith: { a, _ in a })
+            series = try await metrics(server.client(token: viewer.token))
         } while Date() < deadline && (series[#"intermesh_members{run="demo"}"#] != 1 || series[#"intermesh_reconcile_pass_seconds_count{kind="check"}"#] == nil)
-        #expect(series[#"hb_requests{http_route="/v1/runs",http_request_method="POST",http_response_status_code="201"}"#] == 1, "\(text)")
+        #expect(series[#"hb_requests{http_route="/v1/runs",http_request_method="POST",http_response_status_code="201"}"#] == 1, "\(series)")
         #expect(series[#"http_server_request_duration_count{http_route="/v1/runs/{run}/sites/{site}/heartbeats",http_request_method="POST",http_response_status_code="200"}"#] == 1)
         #expect(series[#"intermesh_heartbeat_members_total{run="demo"}"#] == 1)
         #expect(series[#"intermesh_members{run="demo"}"#] == 1)
