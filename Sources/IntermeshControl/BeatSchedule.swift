@@ -1,9 +1,9 @@
 import Foundation
 
 /// When a member sends its heartbeats: on a fixed grid of the interval from its anchor (its start plus a random
-/// phase), like a ticker that drops the ticks it missed. Sleeping an interval after each answer instead lets members drift into step: after
-/// the control plane was slow or away, everyone that waited on it beats again at the same moment, every
-/// interval, and the load comes in bursts at many times the average rate.
+/// phase), like a ticker that drops the ticks it missed. Sleeping an interval after each answer instead lets
+/// members drift into step: after the control plane was slow or away, everyone that waited on it beats again
+/// at the same moment, every interval, and the load comes in bursts at many times the average rate.
 public struct BeatSchedule: Sendable, Equatable {
     public var anchor: Date
     public var interval: TimeInterval

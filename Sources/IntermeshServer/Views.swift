@@ -100,14 +100,15 @@ public struct MemberBeat: Codable, Sendable {
 extension MemberBeat {
     /// A member id: 1 to 64 ASCII letters, digits or '-' (a UUID, or a name like `m-3-17`).
     static func isValid(id: String) -> Bool {
-        var count = 0
-        for byte in id.utf8 {
-            count += 1
-            guard count <= 64, byte == UInt8(ascii: "-") || (byte >= 48 && byte <= 57) || ((byte | 0x20) >= 97 && (byte | 0x20) <= 122) else {
-                return false
+        guard (1...64).contains(id.utf8.count) else { return false }
+        return id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
+                true
+            default:
+                false
             }
         }
-        return count > 0
     }
 }
 

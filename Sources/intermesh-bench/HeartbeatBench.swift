@@ -11,7 +11,7 @@ import IntermeshSpec
 /// long killed members take to be reported lost.
 enum HeartbeatBench {
     /// When a hollow site beats again: on its own grid (`BeatSchedule`, as members do), or an interval after each
-    /// answer, which lets sites answered late in the registration burst fall into step (how senders worked before).
+    /// answer, which lets sites answered late in the registration burst fall into step (how members worked before).
     enum Schedule: String {
         case grid
         case afterAnswer = "after-answer"
