@@ -80,6 +80,16 @@ public struct APIClient: Sendable {
 }
 
 extension APIClient {
+    /// The server's `/v1/metrics` (Prometheus text format): each series, its name with its labels, and its value.
+    public func metrics() async throws -> [String: Double] {
+        var series: [String: Double] = [:]
+        for line in String(decoding: try await send(.GET, "/v1/metrics").body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            series[String(line[..<space])] = value
+        }
+        return series
+    }
+
     /// The `data:` payloads of a server-sent event stream, as they arrive.
     public func events(_ path: String) async throws -> AsyncThrowingStream<Data, Error> {
         var request = HTTPClientRequest(url: server + path)

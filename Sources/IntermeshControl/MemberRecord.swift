@@ -40,6 +40,16 @@ public struct MemberRecord: Codable, Sendable, Hashable {
         self.lastHeartbeat = lastHeartbeat
         self.leaving = leaving
     }
+
+    /// Heard from within `timeout` before `now` and not leaving: counted live, waited for by quorums.
+    public func isLive(at now: Date, timeout: TimeInterval) -> Bool {
+        !leaving && now.timeIntervalSince(lastHeartbeat) <= timeout
+    }
+
+    /// Past joining and recovering: it holds the run's current parameters.
+    public var isReady: Bool {
+        state != .joining && state != .recovering
+    }
 }
 
 /// A member leader's endpoints: the outer all-reduce ring and the control (live recovery) port.

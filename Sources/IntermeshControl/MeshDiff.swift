@@ -28,7 +28,7 @@ public struct MeshDiff: Codable, Sendable, Equatable {
 
     public static func compute(plan: Plan, members: [MemberRecord], now: Date) -> MeshDiff {
         let policy = plan.run.spec.faultPolicy
-        let alive = members.filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds }
+        let alive = members.filter { $0.isLive(at: now, timeout: policy.heartbeatTimeout.seconds) }
         var sites: [SiteDiff] = plan.sites.map { site in
             let slots = Set(site.replicas.map(\.slot))
             let here = alive.filter { $0.site == site.name }

@@ -67,7 +67,7 @@ extension API {
         let state = try await plane.rolloutState(of: name)
         let timeout = plan.run.spec.faultPolicy.heartbeatTimeout.seconds
         let now = plane.now()
-        let live = await plane.members.members(of: name).filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= timeout }
+        let live = await plane.members.members(of: name).filter { $0.isLive(at: now, timeout: timeout) }
         let rollout = state?.current
         let pending = await reconciliation.pendingRestarts(run: name, revision: rollout?.revision ?? 0)
         var names = plan.sites.map(\.name)

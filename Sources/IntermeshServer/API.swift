@@ -332,7 +332,7 @@ extension API {
         let policy = plan.run.spec.faultPolicy
         let now = plane.now()
         let live = await plane.members.members(of: name).filter {
-            !$0.leaving && $0.slot != body.slot && now.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds
+            $0.slot != body.slot && $0.isLive(at: now, timeout: policy.heartbeatTimeout.seconds)
         }
         guard let newest = live.map(\.outerStep).max() else { throw APIError.notFound("no live member to recover from") }
         let donors = live.filter { $0.outerStep == newest }.map(\.slot)

@@ -49,9 +49,9 @@ public actor MemberRegistry {
     /// recovering, without copying the member table.
     public func liveness(of run: String, timeout: TimeInterval, now: Date) -> QuorumBoard.Liveness {
         var live = Set<String>(), ready = Set<String>()
-        for member in (runs[run] ?? [:]).values where !member.leaving && now.timeIntervalSince(member.lastHeartbeat) <= timeout {
+        for member in (runs[run] ?? [:]).values where member.isLive(at: now, timeout: timeout) {
             live.insert(member.slot)
-            if member.state != .joining && member.state != .recovering { ready.insert(member.slot) }
+            if member.isReady { ready.insert(member.slot) }
         }
         return QuorumBoard.Liveness(live: live, ready: ready)
     }

@@ -134,7 +134,7 @@ public actor Reconciliation {
             }
             let members = await plane.members.members(of: run.name)
             // Launch history matters only for slots with no live member.
-            let covered = Set(members.filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= timeout }.map(\.slot))
+            let covered = Set(members.filter { $0.isLive(at: now, timeout: timeout) }.map(\.slot))
             let uncovered = (plan?.sites ?? []).flatMap(\.replicas).map(\.slot).filter { !covered.contains($0) }
             let slots = try await plane.store.slots(of: run.name, named: uncovered)
             let input = ReconcileInput(generation: run.generation, plan: plan, members: members, slots: slots, now: now)
@@ -199,8 +199,8 @@ extension Reconciliation {
     /// Moves the run's rollout on from what its live members report.
     func advanceRollout(run: RunRecord, plan: Plan, members: [MemberRecord], now: Date) async throws {
         let policy = plan.run.spec.faultPolicy
-        let live = members.filter { !$0.leaving && now.timeIntervalSince($0.lastHeartbeat) <= policy.heartbeatTimeout.seconds }
-        let ready = live.filter { $0.state != .joining && $0.state != .recovering }
+        let live = members.filter { $0.isLive(at: now, timeout: policy.heartbeatTimeout.seconds) }
+        let ready = live.filter(\.isReady)
         readiness[run.name] = (ready.count, live.count, policy.minReplicas, plan.run.spec.rollout.maxParallel)
         guard let state = try await plane.rolloutState(of: run.name), let current = state.current, !current.phase.finished else { return }
         let rules = await plane.rolloutPolicy(plan.run, name: run.name)

@@ -1,19 +1,12 @@
 import Foundation
 import IntermeshClient
 
-/// One scrape of the server's `/v1/metrics` (Prometheus text format): each series' value by its name and labels.
+/// One scrape of the server's `/v1/metrics`: each series' value by its name and labels.
 struct MetricsScrape {
-    var series: [String: Double] = [:]
-
-    init(text: String) {
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-            series[String(line[..<space])] = value
-        }
-    }
+    var series: [String: Double]
 
     static func take(_ api: APIClient) async throws -> MetricsScrape {
-        MetricsScrape(text: String(decoding: try await api.send(.GET, "/v1/metrics").body, as: UTF8.self))
+        MetricsScrape(series: try await api.metrics())
     }
 
     /// The sum of every series of `name` whose labels contain `matching`, e.g. `kind="full"`.

@@ -96,7 +96,7 @@ import Testing
         let deadline = Date().addingTimeInterval(10)
         repeat {
             try await Task.sleep(for: .milliseconds(300))
-            series = try await metrics(server.client(token: viewer.token))
+            series = try await server.client(token: viewer.token).metrics()
         } while Date() < deadline && (series[#"intermesh_members{run="demo"}"#] != 1 || series[#"intermesh_reconcile_pass_seconds_count{kind="check"}"#] == nil)
         #expect(series[#"hb_requests{http_route="/v1/runs",http_request_method="POST",http_response_status_code="201"}"#] == 1, "\(series)")
         #expect(series[#"http_server_request_duration_count{http_route="/v1/runs/{run}/sites/{site}/heartbeats",http_request_method="POST",http_response_status_code="200"}"#] == 1)

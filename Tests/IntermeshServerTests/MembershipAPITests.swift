@@ -74,7 +74,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(300))
         }
         #expect(lost)
-        #expect(try await metrics(admin)[#"intermesh_evictions_total{run="demo"}"#] == 1)
+        #expect(try await admin.metrics()[#"intermesh_evictions_total{run="demo"}"#] == 1)
         let diff: MeshDiff = try await admin.get("/v1/runs/demo/diff")
         #expect(diff.sites.first { $0.site == "beta" }?.missing == ["beta/0"])
         let relaunch = try await beat(beta, site: "beta", id: "b2", revision: applied.contentHash, leaving: false)

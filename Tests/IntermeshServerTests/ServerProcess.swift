@@ -71,15 +71,6 @@ final class ServerProcess: @unchecked Sendable {
     deinit { stop() }
 }
 
-/// The server's `/v1/metrics`: each series (name and labels) with its value.
-func metrics(_ api: APIClient) async throws -> [String: Double] {
-    let text = String(decoding: try await api.send(.GET, "/v1/metrics").body, as: UTF8.self)
-    return Dictionary(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, Double)? in
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
-        return (String(line[..<space]), value)
-    }, uniquingKeysWith: { a, _ in a })
-}
-
 struct ServerFailure: Error, CustomStringConvertible {
     var description: String
 }
