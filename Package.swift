@@ -32,13 +32,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The control plane's pure logic: the reconciler, quorum rules, donor assignment. No I/O.
-        .target(name: "IntermeshControl", dependencies: ["IntermeshSpec", "IntermeshPlan"]),
+        // The wire protocol of /v1: every request and answer as Codable types, the paths, the JSON coding. Foundation only:
+        // the server, the client, the agent, the CLI, the bench and the engine all speak it from here.
+        .target(name: "IntermeshAPI"),
+        // The control plane's pure logic: the reconciler, the quorum room, restart lease, rollouts. No I/O.
+        .target(name: "IntermeshControl", dependencies: ["IntermeshAPI", "IntermeshSpec", "IntermeshPlan"]),
         // The control plane's storage: runs, immutable revisions, members, events, tokens (SQLite by default).
         .target(
             name: "IntermeshStore",
             dependencies: [
-                "IntermeshSpec", "IntermeshControl",
+                "IntermeshAPI", "IntermeshSpec", "IntermeshControl",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -47,7 +50,7 @@ let package = Package(
         .target(
             name: "IntermeshServer",
             dependencies: [
-                "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore",
+                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -55,18 +58,18 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // The API client the commands use.
+        // The API client: the commands, the agents, the bench and the engine's managed mode call /v1 through it.
         .target(
             name: "IntermeshClient",
             dependencies: [
-                "IntermeshControl", "IntermeshStore",
+                "IntermeshAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         // Site agents: launch, supervise, adopt and stop a site's replicas as the control plane directs.
         .target(
             name: "IntermeshAgent",
-            dependencies: ["IntermeshPlan", "IntermeshControl", "IntermeshStore", "IntermeshServer", "IntermeshClient"]
+            dependencies: ["IntermeshAPI", "IntermeshPlan", "IntermeshControl", "IntermeshClient"]
         ),
         // The plan compiler: replicas, ranks, ports, shards, estimate, rendered launch files.
         .target(
@@ -81,11 +84,11 @@ let package = Package(
         .target(
             name: "IntermeshCLI",
             dependencies: [
+                "IntermeshAPI",
                 "IntermeshSpec",
                 "IntermeshPlan",
                 "IntermeshServer",
                 "IntermeshClient",
-                "IntermeshStore",
                 "IntermeshAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -104,7 +107,7 @@ let package = Package(
         .target(
             name: "IntermeshTrainer",
             dependencies: [
-                "CBLAS", "CMPI", "CZlib", "IntermeshSpec", "IntermeshPlan", "IntermeshControl",
+                "CBLAS", "CMPI", "CZlib", "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshClient",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -116,17 +119,18 @@ let package = Package(
         .executableTarget(
             name: "intermesh-bench",
             dependencies: [
-                "IntermeshSpec", "IntermeshPlan", "IntermeshTrainer", "IntermeshControl", "IntermeshClient", "IntermeshServer",
+                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshTrainer", "IntermeshControl", "IntermeshClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        .testTarget(name: "IntermeshAPITests", dependencies: ["IntermeshAPI"]),
         .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"]),
         .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan"]),
-        .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI"]),
-        .testTarget(name: "IntermeshTrainerTests", dependencies: ["IntermeshTrainer"]),
-        .testTarget(name: "IntermeshControlTests", dependencies: ["IntermeshControl"]),
-        .testTarget(name: "IntermeshStoreTests", dependencies: ["IntermeshStore"]),
-        .testTarget(name: "IntermeshServerTests", dependencies: ["IntermeshServer", "IntermeshClient"]),
-        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshServer", "IntermeshClient", "IntermeshStore"]),
+        .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI", "IntermeshAPI"]),
+        .testTarget(name: "IntermeshTrainerTests", dependencies: ["IntermeshTrainer", "IntermeshAPI"]),
+        .testTarget(name: "IntermeshControlTests", dependencies: ["IntermeshControl", "IntermeshAPI"]),
+        .testTarget(name: "IntermeshStoreTests", dependencies: ["IntermeshStore", "IntermeshAPI"]),
+        .testTarget(name: "IntermeshServerTests", dependencies: ["IntermeshServer", "IntermeshClient", "IntermeshAPI"]),
+        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshClient", "IntermeshAPI"]),
     ]
 )

@@ -2,10 +2,9 @@
 import Glibc
 #endif
 import Foundation
+import IntermeshAPI
 import IntermeshControl
 import IntermeshPlan
-import IntermeshServer
-import IntermeshStore
 
 extension Agent {
     /// Carries out one answer of the control plane.
@@ -15,23 +14,21 @@ extension Agent {
             say("run is \(response.phase)")
             phase = response.phase
         }
-        guard response.phase == "running", let plan else {
+        guard response.phase == .running, let plan else {
             for record in state.replicas where record.stopRequestedAt == nil { requestStop(record.member, reason: "run \(response.phase)", drain: true) }
             return
         }
         let issued = response.issuedAt ?? .distantPast
         for directive in response.directives {
             switch directive.action {
-            case "launch":
+            case .launch:
                 guard !state.replicas.contains(where: { $0.slot == directive.slot }) else { continue }
                 // Issued before this slot's last process ended: the control plane has not seen the exit yet.
                 if let ended = lastEnded[directive.slot], ended >= issued { continue }
                 guard let (sitePlan, replica) = plan.replica(slot: directive.slot), sitePlan.name == site else { continue }
                 launch(replica, of: sitePlan)
-            case "stop":
+            case .stop:
                 if let member = directive.member { requestStop(member, reason: directive.reason ?? "not wanted", drain: true) }
-            default:
-                continue
             }
         }
         restartChanged(plan: plan, allowed: response.restartsAllowed ?? 0)
@@ -79,7 +76,7 @@ extension Agent {
 
     /// Fetches a revision's plan and renders its launch files into `revisions/<n>/`.
     func load(revision number: Int) async throws {
-        let record: RevisionRecord = try await client.get("/v1/runs/\(config.run)/revisions/\(number)")
+        let record = try await client.revision(of: config.run, number: number)
         var plan = try JSONDecoder().decode(Plan.self, from: Data(record.plan.utf8))
         let templates = try TemplateSet(directory: config.templates ?? TemplateSet.locate() ?? "templates")
         let files = try LaunchRenderer(templates: templates).render(&plan)

@@ -2,9 +2,9 @@
 import Glibc
 #endif
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshPlan
-import IntermeshServer
 
 /// How an agent runs: which site of which run, where its control plane and its state are.
 public struct AgentConfiguration: Sendable {
@@ -53,7 +53,7 @@ public final class Agent: @unchecked Sendable {
     var revision: Int?
     var plan: Plan?
     var revisionDirectory: URL?
-    var phase = "running"
+    var phase = RunPhase.running
     let say: @Sendable (String) -> Void
 
     public init(config: AgentConfiguration, say: @escaping @Sendable (String) -> Void) {
@@ -191,21 +191,13 @@ public final class Agent: @unchecked Sendable {
 
     /// Reports launches and exits; the answer carries the active revision and the site's directives.
     func contact() async throws -> AgentResponse {
-        var report: [String: Any] = [
-            "launched": launched.map { ["slot": $0.slot, "member": $0.member, "incarnation": $0.incarnation, "pid": Int($0.pid ?? 0)] },
-            "exited": exited.map { exit -> [String: Any] in
-                var entry: [String: Any] = ["slot": exit.slot, "member": exit.member, "lastLines": exit.lastLines]
-                if let code = exit.code { entry["code"] = Int(code) }
-                if let signal = exit.signal { entry["signal"] = Int(signal) }
-                return entry
-            },
-        ]
+        var report = AgentReport(launched: launched, exited: exited)
         if let plan, let revision {
-            report["pendingRestarts"] = changedReplicas(plan: plan).count
-            report["revision"] = revision
+            report.pendingRestarts = changedReplicas(plan: plan).count
+            report.revision = revision
         }
         let sent = (launched.count, exited.count)
-        let response: AgentResponse = try await client.post("/v1/runs/\(config.run)/sites/\(site)/agent", json: report)
+        let response = try await client.report(run: config.run, site: site, report)
         launched.removeFirst(sent.0)
         exited.removeFirst(sent.1)
         return response

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IntermeshAPI
 import IntermeshAgent
 import IntermeshControl
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import IntermeshAPI
 import IntermeshClient
-import IntermeshServer
 import IntermeshSpec
 
 /// `intermesh apply -f FILE`: submit a spec; a new revision, or nothing when it is unchanged.
@@ -35,11 +35,13 @@ struct ApplyCommand: AsyncParsableCommand {
         let (loaded, _) = try SpecFile.load(file)
         guard loaded.isValid else { throw CLIError("\(file) is invalid; nothing was applied", code: 1) }
 
-        var body: [String: Any] = ["spec": loaded.source.text]
-        if let checkRevision { body["checkRevision"] = checkRevision }
         do {
-            let response: ApplyResponse = try await client.client().post("/v1/runs", json: body)
-            let verb = response.outcome == "unchanged" ? "unchanged at" : response.outcome == "created" ? "created with" : "updated to"
+            let response = try await client.client().apply(spec: loaded.source.text, checkRevision: checkRevision)
+            let verb = switch response.outcome {
+            case .unchanged: "unchanged at"
+            case .created: "created with"
+            case .updated: "updated to"
+            }
             Terminal.stdout.write("run \(response.run) \(verb) revision \(response.revision) (\(response.contentHash.prefix(19)))\n")
             if let rollout = response.rollout { Terminal.stdout.write("rollout \(rollout)\n") }
         } catch let error as APIClientError {

@@ -1,9 +1,8 @@
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshPlan
-import IntermeshServer
 import IntermeshSpec
-import IntermeshStore
 
 /// A spec file against a run's active revision: what `diff -f` and `apply --dry-run` show.
 enum ChangePreview {
@@ -15,14 +14,14 @@ enum ChangePreview {
         let new = Planner.compile(run)
         let description: RunDescription
         do {
-            description = try await client.get("/v1/runs/\(name)")
+            description = try await client.describe(run: name)
         } catch let error as APIClientError where error.status == 404 {
             return ChangeReport.newRun(name, plan: new)
         } catch let error as APIClientError {
             throw CLIError(error.description, code: 2)
         }
         do {
-            let record: RevisionRecord = try await client.get("/v1/runs/\(name)/revisions/\(description.activeRevision)")
+            let record = try await client.revision(of: name, number: description.activeRevision)
             let old = try JSONDecoder().decode(Plan.self, from: Data(record.plan.utf8))
             return ChangeReport(run: name, revision: record.number, old: old, new: new)
         } catch let error as APIClientError {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import IntermeshAPI
 import IntermeshClient
-import IntermeshServer
 
 /// `intermesh describe run RUN`.
 struct DescribeCommand: AsyncParsableCommand {
@@ -25,7 +25,7 @@ struct DescribeCommand: AsyncParsableCommand {
     func run() async throws {
         let description: RunDescription
         do {
-            description = try await client.client().get("/v1/runs/\(run)")
+            description = try await client.client().describe(run: run)
         } catch let error as APIClientError {
             throw error.cliError
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
 
@@ -35,7 +36,7 @@ struct DiffCommand: AsyncParsableCommand {
         }
         let diff: MeshDiff
         do {
-            diff = try await client.client().get("/v1/runs/\(run ?? "")/diff")
+            diff = try await client.client().diff(of: run ?? "")
         } catch let error as APIClientError {
             throw CLIError(error.description, code: 2)
         }

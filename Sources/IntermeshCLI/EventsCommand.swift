@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
-import IntermeshStore
 
 /// `intermesh events RUN [--follow]`.
 struct EventsCommand: AsyncParsableCommand {
@@ -24,14 +24,14 @@ struct EventsCommand: AsyncParsableCommand {
         do {
             if follow {
                 // Server-sent events: past events, then new ones as they happen, until interrupted.
-                for try await data in try await api.events("/v1/runs/\(run)/events?follow=true") {
+                for try await data in try await api.events(Endpoint.events(run, follow: true)) {
                     try show(try APIClient.decoder.decode(EventRecord.self, from: data))
                 }
                 return
             }
             var after: Int64 = 0
             while true {
-                let events: [EventRecord] = try await api.get("/v1/runs/\(run)/events?after=\(after)&limit=1000")
+                let events = try await api.events(of: run, after: after)
                 guard let last = events.last else { return }
                 for event in events { try show(event) }
                 after = last.id

@@ -1,10 +1,9 @@
 import ArgumentParser
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
 import IntermeshPlan
-import IntermeshServer
-import IntermeshStore
 import Yams
 
 /// `intermesh get runs|sites|revisions [RUN]`.
@@ -35,24 +34,24 @@ struct GetCommand: AsyncParsableCommand {
         do {
             switch kind {
             case .runs:
-                let runs: [RunSummary] = try await api.get("/v1/runs")
+                let runs = try await api.runs()
                 try print(runs, table: [["NAME", "PHASE", "REVISION", "OUTER STEP", "SITES", "REPLICAS"]] + runs.map {
-                    [$0.name, $0.phase, String($0.revision), String($0.outerStep), String($0.sites), String($0.replicas)]
+                    [$0.name, $0.phase.rawValue, String($0.revision), String($0.outerStep), String($0.sites), String($0.replicas)]
                 })
             case .sites:
-                let description: RunDescription = try await api.get("/v1/runs/\(run!)")
+                let description = try await api.describe(run: run!)
                 try print(description.sites, table: [["SITE", "LAUNCHER", "DESIRED", "LIVE"]] + description.sites.map {
                     [$0.name, $0.launcher, String($0.desired), String($0.live)]
                 })
             case .members:
-                let members: [MemberRecord] = try await api.get("/v1/runs/\(run!)/members")
+                let members = try await api.members(of: run!)
                 let now = Date()
                 try print(members, table: [["SLOT", "MEMBER", "STATE", "OUTER STEP", "REVISION", "LAST HEARTBEAT"]] + members.map {
                     [$0.slot, $0.id, $0.state.rawValue, String($0.outerStep), String(($0.revision ?? "-").prefix(19)),
                      String(format: "%.1fs ago", now.timeIntervalSince($0.lastHeartbeat))]
                 })
             case .revisions:
-                let revisions: [RevisionSummary] = try await api.get("/v1/runs/\(run!)/revisions")
+                let revisions = try await api.revisions(of: run!)
                 try print(revisions, table: [["REVISION", "ACTIVE", "APPLIED BY", "APPLIED AT", "CONTENT HASH"]] + revisions.map {
                     [String($0.number), $0.active ? "*" : "", $0.appliedBy, ISO8601DateFormatter().string(from: $0.appliedAt),
                      String($0.contentHash.prefix(19))]

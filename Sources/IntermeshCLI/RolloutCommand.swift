@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
-import IntermeshServer
 
 /// `intermesh rollout status|history|undo|pause|resume|promote RUN`.
 struct RolloutCommand: AsyncParsableCommand {
@@ -31,7 +31,7 @@ struct RolloutCommand: AsyncParsableCommand {
             while true {
                 let status: RolloutStatus
                 do {
-                    status = try await api.get("/v1/runs/\(run)/rollout")
+                    status = try await api.rolloutStatus(of: run)
                 } catch let error as APIClientError {
                     throw error.cliError
                 }
@@ -65,14 +65,14 @@ struct RolloutCommand: AsyncParsableCommand {
         func run() async throws {
             let entries: [HistoryEntry]
             do {
-                entries = try await client.client().get("/v1/runs/\(run)/rollout/history")
+                entries = try await client.client().rolloutHistory(of: run)
             } catch let error as APIClientError {
                 throw error.cliError
             }
             var rows = [["REVISION", "APPLIED", "BY", "ROLLOUT", "CHANGES"]]
             for entry in entries {
                 rows.append([String(entry.revision) + (entry.active ? "*" : ""), Timestamps.format(entry.appliedAt), entry.appliedBy,
-                             entry.outcome ?? "-", entry.summary])
+                             entry.outcome?.rawValue ?? "-", entry.summary])
             }
             Terminal.stdout.write(try Rendering.render(entries, table: rows, format: output))
         }
@@ -91,10 +91,8 @@ struct RolloutCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            var body: [String: Any] = [:]
-            if let toRevision { body["toRevision"] = toRevision }
             do {
-                let response: ApplyResponse = try await client.client().post("/v1/runs/\(run)/rollout/undo", json: body)
+                let response = try await client.client().undo(run: run, toRevision: toRevision)
                 Terminal.stdout.write("run \(response.run) updated to revision \(response.revision) (\(response.contentHash.prefix(19)))\n")
                 if let rollout = response.rollout { Terminal.stdout.write("rollout \(rollout)\n") }
             } catch let error as APIClientError {
@@ -107,26 +105,26 @@ struct RolloutCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Hold every rollout where it is: no new activation step, promotion or relaunch.")
         @Argument(help: "The run.") var run: String
         @OptionGroup var client: ClientOptions
-        func run() async throws { try await RolloutCommand.verb("pause", run: run, client: client) }
+        func run() async throws { try await RolloutCommand.verb(.pause, run: run, client: client) }
     }
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Let rollouts go on after a pause.")
         @Argument(help: "The run.") var run: String
         @OptionGroup var client: ClientOptions
-        func run() async throws { try await RolloutCommand.verb("resume", run: run, client: client) }
+        func run() async throws { try await RolloutCommand.verb(.resume, run: run, client: client) }
     }
 
     struct Promote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Take a canary to every site now.")
         @Argument(help: "The run.") var run: String
         @OptionGroup var client: ClientOptions
-        func run() async throws { try await RolloutCommand.verb("promote", run: run, client: client) }
+        func run() async throws { try await RolloutCommand.verb(.promote, run: run, client: client) }
     }
 
-    static func verb(_ verb: String, run: String, client: ClientOptions) async throws {
+    static func verb(_ verb: RolloutVerb, run: String, client: ClientOptions) async throws {
         do {
-            let status: RolloutStatus = try await client.client().post("/v1/runs/\(run)/rollout/\(verb)", json: [:])
+            let status = try await client.client().rollout(verb, run: run)
             Terminal.stdout.write(RolloutView.render(status, terminal: Terminal.stdout))
         } catch let error as APIClientError {
             throw error.cliError

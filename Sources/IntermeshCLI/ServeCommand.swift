@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import IntermeshAPI
 import IntermeshServer
-import IntermeshStore
 import Logging
 
 /// `intermesh serve`: the control plane.
@@ -37,21 +37,19 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let configuration = ServerConfiguration(dataDirectory: URL(fileURLWithPath: directory), host: host, port: port,
                                                 adminTokenFile: adminTokenFile)
-        let sqlite: SQLiteStore
+        let opened: (plane: ControlPlane, adminToken: String?)
         do {
-            sqlite = try SQLiteStore(directory: configuration.dataDirectory)
+            opened = try await Server.open(configuration: configuration)
         } catch {
             throw CLIError("\(directory): cannot open the store: \(error)")
         }
-        if let token = try await Server.bootstrapAdmin(store: sqlite, configuration: configuration) {
+        if let token = opened.adminToken {
             // Shown once: only its salted hash is stored.
             Terminal.stdout.write("admin token (shown once, store it safely): \(token)\n")
         }
         var logger = Logger(label: "intermesh")
         logger.logLevel = .notice
-        let plane = ControlPlane(store: sqlite)
-        // Members stored before a restart get one heartbeat timeout to check in again.
-        try await plane.members.restore(now: Date())
+        let plane = opened.plane
         let shownDirectory = directory
         let app = Server.application(configuration: configuration, plane: plane, logger: logger) { port in
             Terminal.stdout.write("intermesh serve: listening on http://\(host):\(port), data in \(shownDirectory)\n")

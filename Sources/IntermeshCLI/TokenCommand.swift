@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import IntermeshAPI
 import IntermeshClient
-import IntermeshServer
-import IntermeshStore
 
 /// `intermesh token create --role ROLE [--run R --site S]`.
 struct TokenCommand: AsyncParsableCommand {
@@ -32,12 +31,9 @@ struct TokenCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var body: [String: Any] = ["role": role]
-            if let run { body["run"] = run }
-            if let site { body["site"] = site }
-            if let description { body["description"] = description }
             do {
-                let response: TokenResponse = try await client.client().post("/v1/tokens", json: body)
+                let request = TokenRequest(role: Role(rawValue: role) ?? .viewer, run: run, site: site, description: description)
+                let response = try await client.client().createToken(request)
                 Terminal.stdout.write(response.token + "\n")
             } catch let error as APIClientError {
                 throw error.cliError

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
+import IntermeshAPI
 import IntermeshAgent
-import IntermeshControl
+import IntermeshClient
 import IntermeshServer
 import IntermeshSpec
-import IntermeshStore
 import Logging
 import ServiceLifecycle
 
@@ -56,10 +56,11 @@ struct UpCommand: AsyncParsableCommand {
     }
 }
 
-/// One `intermesh up`: the embedded control plane and the agent processes it supervises.
+/// One `intermesh up`: the embedded control plane and the agent processes it supervises. Past the bootstrap it
+/// shares with `serve`, `up` is an ordinary client of its control plane: everything goes through `/v1`.
 final class UpSession: @unchecked Sendable {
     let run: TrainingRun
-    let plane: ControlPlane
+    let client: APIClient
     let group: ServiceGroup
     let serverTask: Task<Void, Error>
     let dataDirectory: URL
@@ -76,10 +77,10 @@ final class UpSession: @unchecked Sendable {
         var restarts: Int
     }
 
-    init(run: TrainingRun, plane: ControlPlane, group: ServiceGroup, serverTask: Task<Void, Error>, dataDirectory: URL,
+    init(run: TrainingRun, client: APIClient, group: ServiceGroup, serverTask: Task<Void, Error>, dataDirectory: URL,
          workingDirectory: URL, server: String) {
         self.run = run
-        self.plane = plane
+        self.client = client
         self.group = group
         self.serverTask = serverTask
         self.dataDirectory = dataDirectory
@@ -97,17 +98,14 @@ final class UpSession: @unchecked Sendable {
             throw CLIError("\(dataDirectory.path): cannot create the data directory: \(error.localizedDescription)")
         }
         let storeDirectory = dataDirectory.appendingPathComponent("store")
-        let store: SQLiteStore
+        let adminFile = dataDirectory.appendingPathComponent("admin.token").path
+        let configuration = ServerConfiguration(dataDirectory: storeDirectory, host: host, port: port, adminTokenFile: adminFile, embedded: true)
+        let plane: ControlPlane
         do {
-            store = try SQLiteStore(directory: storeDirectory)
+            plane = try await Server.open(configuration: configuration).plane
         } catch {
             throw CLIError("\(storeDirectory.path): cannot open the store: \(error)")
         }
-        let adminFile = dataDirectory.appendingPathComponent("admin.token").path
-        let configuration = ServerConfiguration(dataDirectory: storeDirectory, host: host, port: port, adminTokenFile: adminFile)
-        _ = try await Server.bootstrapAdmin(store: store, configuration: configuration)
-        let plane = ControlPlane(store: store)
-        try await plane.members.restore(now: Date())
         var logger = Logger(label: "intermesh")
         logger.logLevel = .critical
         let listening = AsyncStream<Int>.makeStream()
@@ -131,24 +129,25 @@ final class UpSession: @unchecked Sendable {
         }
         guard started else { throw CLIError("cannot listen on \(host):\(port) (is another control plane running there?)") }
         let server = "http://\(host):\(port)"
-        let principal = Principal(tokenId: "up", role: .admin, run: nil, site: nil)
-        let applied: ControlPlane.Applied
-        do {
-            applied = try await plane.apply(specText: specText, checkRevision: nil, by: principal)
-        } catch let error as APIError {
+        guard let admin = try? String(contentsOfFile: adminFile, encoding: .utf8) else {
             await group.triggerGracefulShutdown()
-            throw CLIError("not applied: \(error)", code: 1)
+            throw CLIError("\(adminFile): cannot read the admin token")
         }
-        // A run stopped by an earlier `up` in this data directory trains again.
-        if let record = try await store.run(run.metadata.name), record.phase != .running {
-            try await store.setPhase(.running, of: run.metadata.name, now: Date())
+        let client = APIClient(server: server, token: admin.trimmingCharacters(in: .whitespacesAndNewlines), environment: [:])
+        let applied: ApplyResponse
+        do {
+            applied = try await client.apply(spec: specText)
+            // A run stopped by an earlier `up` in this data directory trains again.
+            if try await client.describe(run: run.metadata.name).phase != .running { _ = try await client.resume(run: run.metadata.name) }
+        } catch let error as APIClientError {
+            await group.triggerGracefulShutdown()
+            throw CLIError("not applied: \(error)", code: error.exitCode)
         }
-        let session = UpSession(run: run, plane: plane, group: group, serverTask: serverTask, dataDirectory: dataDirectory,
+        let session = UpSession(run: run, client: client, group: group, serverTask: serverTask, dataDirectory: dataDirectory,
                                 workingDirectory: workingDirectory, server: server)
-        let revision = applied.outcome.revision
         session.out.write("intermesh up: control plane on \(server), data in \(dataDirectory.path)\n")
-        session.out.write("intermesh up: run \(revision.run) revision \(revision.number) (\(applied.outcome.label)); admin token in \(adminFile)\n")
-        session.out.write("intermesh up: from another terminal: INTERMESH_SERVER=\(server) intermesh diff \(revision.run) --token-file \(adminFile)\n")
+        session.out.write("intermesh up: run \(applied.run) revision \(applied.revision) (\(applied.outcome.rawValue)); admin token in \(adminFile)\n")
+        session.out.write("intermesh up: from another terminal: INTERMESH_SERVER=\(server) intermesh diff \(applied.run) --token-file \(adminFile)\n")
         return session
     }
 
@@ -166,10 +165,10 @@ final class UpSession: @unchecked Sendable {
             }
             do {
                 try await superviseAgents()
-                let snapshot = try await UpSnapshot.take(plane: plane, run: name, recent: &recent, cursor: &cursor)
+                let snapshot = try await UpSnapshot.take(client: client, run: name, recent: &recent, cursor: &cursor)
                 if firstStep == nil { firstStep = snapshot.outerStep }
                 view.draw(snapshot)
-                if snapshot.phase == RunPhase.failed.rawValue {
+                if snapshot.phase == .failed {
                     out.write("intermesh up: the run failed\n")
                     code = 1
                     break
@@ -189,8 +188,7 @@ final class UpSession: @unchecked Sendable {
         view.finish()
         await stopAgents()
         if outerSteps != nil || code != 0 {
-            out.write(UpSummary.collect(dataDirectory: dataDirectory, events: (try? await plane.store.events(of: name, after: 0, limit: 100_000)) ?? [])
-                .render())
+            out.write(UpSummary.collect(dataDirectory: dataDirectory, events: await allEvents()).render())
         }
         await group.triggerGracefulShutdown()
         _ = try? await serverTask.value
@@ -200,13 +198,11 @@ final class UpSession: @unchecked Sendable {
     /// Stops the run: every member contributes its current outer step and leaves; waits up to a minute for them.
     func drain() async throws {
         let name = run.metadata.name
-        try await plane.store.setPhase(.stopped, of: name, now: Date())
-        _ = try await plane.store.appendEvent(run: name, kind: "Stopped", message: "run stopped by intermesh up (outer-step goal reached)", now: Date())
+        _ = try await client.stop(run: name)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             try await superviseAgents(startNew: false)
-            let members = await plane.members.members(of: name)
-            if members.isEmpty { return }
+            if try await client.members(of: name).isEmpty { return }
             try await Task.sleep(for: .milliseconds(250))
         }
     }
@@ -218,13 +214,11 @@ final class UpSession: @unchecked Sendable {
                 let how = ended.code.map { "exited with code \($0)" } ?? ended.signal.map { "was killed by signal \($0)" } ?? "ended"
                 out.write("intermesh up: agent \(site) \(how); restarting it\n")
                 agents[site] = nil
-                _ = try? await plane.store.appendEvent(run: run.metadata.name, kind: "AgentRestarted", message: "agent of site \(site) \(how); restarted",
-                                                       now: Date())
                 try startAgent(site: site, restarts: agent.restarts + 1)
             }
         }
-        guard startNew, let record = try await plane.store.run(run.metadata.name), let plan = try await plane.activePlan(of: record) else { return }
-        for site in plan.sites where agents[site.name] == nil { try await issueAndStart(site: site.name) }
+        guard startNew else { return }
+        for site in try await client.describe(run: run.metadata.name).sites where agents[site.name] == nil { try await issueAndStart(site: site.name) }
     }
 
     func agentDirectory(_ site: String) -> URL {
@@ -237,9 +231,8 @@ final class UpSession: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let tokenFile = directory.appendingPathComponent("agent.token").path
         if !FileManager.default.fileExists(atPath: tokenFile) {
-            let issued = AccessToken.issue(role: .agent, run: run.metadata.name, site: site, description: "intermesh up agent", now: Date())
-            try await plane.store.saveToken(issued.record)
-            _ = FileManager.default.createFile(atPath: tokenFile, contents: Data((issued.text + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            let issued = try await client.createToken(TokenRequest(role: .agent, run: run.metadata.name, site: site, description: "intermesh up agent"))
+            _ = FileManager.default.createFile(atPath: tokenFile, contents: Data((issued.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
         }
         try startAgent(site: site, restarts: 0)
     }
@@ -272,12 +265,13 @@ final class UpSession: @unchecked Sendable {
     }
 }
 
-extension ApplyOutcome {
-    var label: String {
-        switch self {
-        case .created: return "created"
-        case .updated: return "updated"
-        case .unchanged: return "unchanged"
+extension UpSession {
+    /// The run's whole event log, for the summary.
+    func allEvents() async -> [EventRecord] {
+        var events: [EventRecord] = []
+        while let page = try? await client.events(of: run.metadata.name, after: events.last?.id ?? 0), !page.isEmpty {
+            events += page
         }
+        return events
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import IntermeshStore
+import IntermeshAPI
 
 /// The end-of-run summary of `intermesh up`, from the replicas' JSON logs and the run's events.
 struct UpSummary {

@@ -1,12 +1,11 @@
 import Foundation
-import IntermeshControl
-import IntermeshServer
-import IntermeshStore
+import IntermeshAPI
+import IntermeshClient
 
-/// What the live view shows, read from the embedded control plane.
+/// What the live view shows, read from the control plane's API.
 struct UpSnapshot {
     var run: String
-    var phase: String
+    var phase: RunPhase
     var revision: Int
     var outerStep: Int
     var conditions: [RunCondition]
@@ -20,20 +19,17 @@ struct UpSnapshot {
     var fresh: [EventRecord] = []
 
     /// Reads the run's state; `recent` keeps the last events between calls (only new ones are read).
-    static func take(plane: ControlPlane, run name: String, recent: inout [EventRecord], cursor: inout Int64) async throws -> UpSnapshot {
-        let record = try await plane.requireRun(name)
-        let plan = try await plane.activePlan(of: record)
-        let members = await plane.members.members(of: name).filter { !$0.leaving }
-        let slots = try await plane.store.slots(of: name)
-        let fresh = try await plane.store.events(of: name, after: cursor, limit: 1000)
+    static func take(client: APIClient, run name: String, recent: inout [EventRecord], cursor: inout Int64) async throws -> UpSnapshot {
+        let description = try await client.describe(run: name)
+        let members = try await client.members(of: name).filter { !$0.leaving }
+        let fresh = try await client.events(of: name, after: cursor)
         cursor = fresh.last?.id ?? cursor
-        recent = Array((recent + fresh.filter { $0.kind != "Registered" }).suffix(6))
-        let events = recent
         let newEvents = fresh.filter { $0.kind != "Registered" }
-        return UpSnapshot(run: name, phase: record.phase.rawValue, revision: record.activeRevision, outerStep: record.outerStep,
-                          conditions: record.conditions, desired: (plan?.sites ?? []).map { ($0.name, $0.replicas.map(\.slot)) },
-                          members: members, quarantined: slots.filter(\.value.quarantined).map(\.key).sorted(), events: events,
-                          rollout: try await plane.rolloutState(of: name)?.current, fresh: newEvents)
+        recent = Array((recent + newEvents).suffix(6))
+        return UpSnapshot(run: name, phase: description.phase, revision: description.activeRevision, outerStep: description.outerStep,
+                          conditions: description.conditions, desired: description.sites.map { ($0.name, $0.slots) },
+                          members: members, quarantined: description.sites.flatMap(\.quarantined).sorted(), events: recent,
+                          rollout: try await client.rolloutStatus(of: name).rollout, fresh: newEvents)
     }
 
     /// `revision 2 hot, activating at outer step 11: 2/3 acknowledged`, or `none`.

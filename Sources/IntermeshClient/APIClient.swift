@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import IntermeshControl
+import IntermeshAPI
+import IntermeshAPI
 import NIOCore
 import NIOHTTP1
 
@@ -14,6 +15,22 @@ public struct APIClientError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         ([message] + details).joined(separator: "\n  ")
+    }
+
+    public init(status: Int, code: String, message: String, details: [String]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    /// From an error answer: the server's `ErrorBody`, or the bare status when the body is not one.
+    init(status: Int, body: Data) {
+        if let reported = try? WireCoding.decoder.decode(ErrorBody.self, from: body) {
+            self.init(status: status, code: reported.error.code, message: reported.error.message, details: reported.error.details ?? [])
+        } else {
+            self.init(status: status, code: "http_\(status)", message: "the server answered \(status)", details: [])
+        }
     }
 }
 
@@ -35,14 +52,11 @@ public struct APIClient: Sendable {
         self.timeout = timeout
     }
 
-    public static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = Timestamps.decoding
-        return decoder
-    }()
+    public static var decoder: JSONDecoder { WireCoding.decoder }
 
-    /// Sends a request; a non-2xx answer becomes an `APIClientError` carrying the server's message.
-    public func send(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> (status: Int, body: Data) {
+    /// Sends a request; a non-2xx answer becomes an `APIClientError` carrying the server's message. `timeout`
+    /// overrides the client's (a long poll needs longer than its own wait).
+    public func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: TimeAmount? = nil) async throws -> (status: Int, body: Data) {
         var request = HTTPClientRequest(url: server + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -52,20 +66,14 @@ public struct APIClient: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(request, timeout: timeout)
+            response = try await http.execute(request, timeout: timeout ?? self.timeout)
         } catch {
             throw APIClientError(status: 0, code: "unreachable", message: "cannot reach the control plane at \(server): \(error)", details: [])
         }
         let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
         let data = Data(buffer.readableBytesView)
         let status = Int(response.status.code)
-        guard (200..<300).contains(status) else {
-            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let error = object["error"] as? [String: Any] {
-                throw APIClientError(status: status, code: error["code"] as? String ?? "error", message: error["message"] as? String ?? "\(status)",
-                                     details: error["details"] as? [String] ?? [])
-            }
-            throw APIClientError(status: status, code: "http_\(status)", message: "the server answered \(status)", details: [])
-        }
+        guard (200..<300).contains(status) else { throw APIClientError(status: status, body: data) }
         return (status, data)
     }
 
@@ -73,6 +81,14 @@ public struct APIClient: Sendable {
         try Self.decoder.decode(type, from: try await send(.GET, path).body)
     }
 
+    /// POSTs a typed body and decodes the typed answer.
+    public func post<Body: Encodable, T: Decodable>(_ path: String, _ body: Body, as type: T.Type = T.self,
+                                                     timeout: TimeAmount? = nil) async throws -> T {
+        let data = try WireCoding.encoder.encode(body)
+        return try Self.decoder.decode(type, from: try await send(.POST, path, body: data, timeout: timeout).body)
+    }
+
+    /// POSTs arbitrary JSON (tests send what no typed body can: wrong types, unknown fields).
     public func post<T: Decodable>(_ path: String, json: [String: Any], as type: T.Type = T.self) async throws -> T {
         let body = try JSONSerialization.data(withJSONObject: json)
         return try Self.decoder.decode(type, from: try await send(.POST, path, body: body).body)
@@ -103,9 +119,7 @@ extension APIClient {
         }
         guard response.status.code == 200 else {
             let data = Data((try await response.body.collect(upTo: 1 << 20)).readableBytesView)
-            let error = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["error"] as? [String: Any]
-            throw APIClientError(status: Int(response.status.code), code: error?["code"] as? String ?? "error",
-                                 message: error?["message"] as? String ?? "the server answered \(response.status.code)", details: [])
+            throw APIClientError(status: Int(response.status.code), body: data)
         }
         let body = response.body
         return AsyncThrowingStream { continuation in

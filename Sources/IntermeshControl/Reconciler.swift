@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshPlan
 import IntermeshSpec
 
@@ -9,13 +10,17 @@ public struct ReconcileInput: Sendable {
     public var plan: Plan?
     public var members: [MemberRecord]
     public var slots: [String: SlotRecord]
+    /// The run's conditions as the last pass left them (their transition times carry over).
+    public var conditions: [RunCondition]
     public var now: Date
 
-    public init(generation: Int, plan: Plan?, members: [MemberRecord], slots: [String: SlotRecord] = [:], now: Date) {
+    public init(generation: Int, plan: Plan?, members: [MemberRecord], slots: [String: SlotRecord] = [:], conditions: [RunCondition] = [],
+                now: Date) {
         self.generation = generation
         self.plan = plan
         self.members = members
         self.slots = slots
+        self.conditions = conditions
         self.now = now
     }
 }
@@ -30,12 +35,56 @@ public enum ReconcileAction: Sendable, Hashable {
     case evict(member: String, reason: String)
     case quarantine(slot: String, reason: String)
     case failRun(reason: String)
+    /// `faultPolicy.belowMinReplicas: stop`: the run lost its quorum for longer than the join timeout.
+    case stopRun(reason: String)
+}
+
+/// What a pass saw happen, for the run's event log.
+public enum ReconcileEvent: Sendable, Hashable {
+    case memberLeft(member: String, slot: String)
+    case memberLost(member: String, slot: String, silentFor: Int)
+    case draining(member: String, slot: String, reason: String)
+    case quarantined(slot: String, reason: String)
+    /// Said by every pass until an agent acts on it.
+    case launching(slot: String)
+    case restarting(slot: String, restart: Int, of: Int)
+
+    /// The event log's kind.
+    public var kind: String {
+        if case .quarantined = self { return "Quarantined" }
+        return "Reconciled"
+    }
+
+    /// A launch is decided again by every pass until its agent acts on it: it is logged when launched, not here.
+    public var repeatsEachPass: Bool {
+        switch self {
+        case .launching, .restarting: return true
+        default: return false
+        }
+    }
+
+    /// The member a drain is about, to log it once per member.
+    public var drainedMember: String? {
+        if case let .draining(member, _, _) = self { return member }
+        return nil
+    }
+
+    public var message: String {
+        switch self {
+        case let .memberLeft(member, slot): return "member \(member) of \(slot) left"
+        case let .memberLost(member, slot, silence): return "member \(member) of \(slot) lost: no heartbeat for \(silence)s"
+        case let .draining(member, slot, reason): return "draining member \(member) of \(slot): \(reason)"
+        case let .quarantined(slot, reason): return "quarantined \(slot): \(reason)"
+        case let .launching(slot): return "launching \(slot)"
+        case let .restarting(slot, restart, attempts): return "restarting \(slot) (restart \(restart) of \(attempts))"
+        }
+    }
 }
 
 public struct ReconcileResult: Sendable, Equatable {
     public var actions: [ReconcileAction]
     public var conditions: [RunCondition]
-    public var events: [String]
+    public var events: [ReconcileEvent]
     /// Look again after this many seconds even if nothing changes (a heartbeat deadline, a backoff).
     public var requeueAfter: TimeInterval?
     /// The part of `requeueAfter` that no heartbeat can move: when the next slot's restart backoff ends.
@@ -46,7 +95,7 @@ public struct ReconcileResult: Sendable, Equatable {
 public enum Reconciler {
     public static func reconcile(_ input: ReconcileInput) -> ReconcileResult {
         var actions: [ReconcileAction] = []
-        var events: [String] = []
+        var events: [ReconcileEvent] = []
         var wake: [TimeInterval] = []
         var nextDeadline = TimeInterval.infinity
         let policy = input.plan?.run.spec.faultPolicy
@@ -63,19 +112,19 @@ public enum Reconciler {
             let timeout = policy?.heartbeatTimeout.seconds ?? 10
             if member.leaving {
                 actions.append(.evict(member: member.id, reason: "left (deathrattle)"))
-                events.append("member \(member.id) of \(member.slot) left")
+                events.append(.memberLeft(member: member.id, slot: member.slot))
                 continue
             }
             if silence > timeout {
                 actions.append(.evict(member: member.id, reason: "lost: no heartbeat for \(Int(silence))s (timeout \(Int(timeout))s)"))
-                events.append("member \(member.id) of \(member.slot) lost: no heartbeat for \(Int(silence))s")
+                events.append(.memberLost(member: member.id, slot: member.slot, silentFor: Int(silence)))
                 continue
             }
             nextDeadline = min(nextDeadline, timeout - silence)
             guard desired[member.slot] != nil else {
                 let reason = input.plan == nil ? "run stopped" : "slot \(member.slot) is no longer in the plan"
                 actions.append(.stop(site: member.site, member: member.id, reason: reason))
-                events.append("draining member \(member.id) of \(member.slot): \(reason)")
+                events.append(.draining(member: member.id, slot: member.slot, reason: reason))
                 continue
             }
             if let other = live[member.slot] {
@@ -104,7 +153,7 @@ public enum Reconciler {
                             failed = true
                         } else {
                             actions.append(.quarantine(slot: replica.slot, reason: reason))
-                            events.append("quarantined \(replica.slot): \(reason)")
+                            events.append(.quarantined(slot: replica.slot, reason: reason))
                         }
                         continue
                     }
@@ -117,7 +166,8 @@ public enum Reconciler {
                         }
                     }
                     actions.append(.launch(site: site.name, slot: replica.slot))
-                    events.append(recent.isEmpty ? "launching \(replica.slot)" : "restarting \(replica.slot) (restart \(recent.count) of \(restart.attempts))")
+                    events.append(recent.isEmpty ? .launching(slot: replica.slot)
+                        : .restarting(slot: replica.slot, restart: recent.count, of: restart.attempts))
                 }
             }
         }
@@ -126,17 +176,37 @@ public enum Reconciler {
         if let policy, input.plan != nil {
             let count = live.count
             let degraded = count < policy.minReplicas
-            conditions.append(RunCondition(
-                type: "Degraded", status: degraded,
-                reason: degraded ? "BelowMinReplicas" : "EnoughReplicas",
-                message: "\(count) live replicas, minReplicas \(policy.minReplicas)", observedGeneration: input.generation))
-            conditions.append(RunCondition(
-                type: "Available", status: !degraded && !failed, reason: failed ? "RestartBudgetExhausted" : degraded ? "BelowMinReplicas" : "QuorumPossible",
-                message: "\(count) of \(desired.count) replicas live", observedGeneration: input.generation))
+            let before = input.conditions.first { $0.type == "Degraded" }
+            // Below minReplicas before ever reaching it is a start, not a loss.
+            let lost = degraded && (before.map { !$0.status || $0.reason == "BelowMinReplicas" } ?? false)
+            let degradedCondition = Self.condition(
+                "Degraded", degraded, reason: !degraded ? "EnoughReplicas" : lost ? "BelowMinReplicas" : "WaitingForReplicas",
+                message: "\(count) live replicas, minReplicas \(policy.minReplicas)", before: before, input: input)
+            conditions.append(degradedCondition)
+            if lost, policy.belowMinReplicas == .stop, let since = degradedCondition.lastTransitionTime {
+                let below = input.now.timeIntervalSince(since)
+                if below >= policy.joinTimeout.seconds {
+                    actions.append(.stopRun(reason: "below minReplicas (\(count) of \(policy.minReplicas) live) for \(Int(below))s, "
+                        + "longer than the join timeout \(policy.joinTimeout); faultPolicy.belowMinReplicas is stop"))
+                } else {
+                    wake.append(policy.joinTimeout.seconds - below)
+                }
+            }
+            conditions.append(Self.condition(
+                "Available", !degraded && !failed, reason: failed ? "RestartBudgetExhausted" : degraded ? "BelowMinReplicas" : "QuorumPossible",
+                message: "\(count) of \(desired.count) replicas live", before: input.conditions.first { $0.type == "Available" }, input: input))
         }
         let backoff = wake.filter { $0 > 0 }.min()
         if nextDeadline.isFinite { wake.append(nextDeadline) }
         let requeue = wake.filter { $0 > 0 }.min()
         return ReconcileResult(actions: actions, conditions: conditions, events: events, requeueAfter: requeue, backoffEndsAfter: backoff)
+    }
+
+    /// A condition whose transition time carries over while its status stays.
+    static func condition(_ type: String, _ status: Bool, reason: String, message: String, before: RunCondition?,
+                          input: ReconcileInput) -> RunCondition {
+        let since = before.flatMap { $0.status == status ? $0.lastTransitionTime : nil } ?? input.now
+        return RunCondition(type: type, status: status, reason: reason, message: message, observedGeneration: input.generation,
+                            lastTransitionTime: since)
     }
 }

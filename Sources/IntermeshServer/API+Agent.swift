@@ -1,69 +1,8 @@
 import Foundation
 import Hummingbird
+import IntermeshAPI
 import IntermeshControl
 import IntermeshStore
-
-/// A replica an agent started: it counts against the slot's restart budget from this moment.
-public struct LaunchReport: Codable, Sendable {
-    public var slot: String
-    public var member: String
-    public var incarnation: Int
-    public var pid: Int32?
-
-    public init(slot: String, member: String, incarnation: Int, pid: Int32?) {
-        self.slot = slot
-        self.member = member
-        self.incarnation = incarnation
-        self.pid = pid
-    }
-}
-
-/// A replica process that ended, with how and its last log lines.
-public struct ExitReport: Codable, Sendable {
-    public var slot: String
-    public var member: String
-    /// The exit status, when the process exited; nil when a signal ended it or the status is unknown (an adopted process).
-    public var code: Int32?
-    public var signal: Int32?
-    public var lastLines: [String]
-
-    public init(slot: String, member: String, code: Int32?, signal: Int32?, lastLines: [String]) {
-        self.slot = slot
-        self.member = member
-        self.code = code
-        self.signal = signal
-        self.lastLines = lastLines
-    }
-}
-
-public struct AgentReport: Codable, Sendable {
-    public var launched: [LaunchReport]
-    public var exited: [ExitReport]
-    /// Replicas still to relaunch for a restart-class change of `revision` (the revision the agent has loaded).
-    public var pendingRestarts: Int?
-    public var revision: Int?
-
-    public init(launched: [LaunchReport], exited: [ExitReport], pendingRestarts: Int? = nil, revision: Int? = nil) {
-        self.launched = launched
-        self.exited = exited
-        self.pendingRestarts = pendingRestarts
-        self.revision = revision
-    }
-}
-
-/// What an agent needs each tick: the run's phase and active revision, and the site's directives.
-public struct AgentResponse: Codable, Sendable {
-    public var phase: String
-    public var activeRevision: Int
-    public var contentHash: String
-    /// Whether the active plan still has this site.
-    public var siteInPlan: Bool
-    /// When the directives were computed; a launch directive older than the agent's last launch of the slot is stale.
-    public var issuedAt: Date?
-    public var directives: [Directive]
-    /// How many replicas the agent may have relaunching at once for a restart-class change (0: wait its turn).
-    public var restartsAllowed: Int?
-}
 
 extension API {
     /// An agent's tick: it reports launches and exits and gets the directives of its site.
@@ -99,7 +38,7 @@ extension API {
         if !events.isEmpty { try await plane.store.appendEvents(run: name, events, now: now) }
         if !body.launched.isEmpty || !body.exited.isEmpty { await reconciliation.invalidate(run: name) }
         let plan = try await plane.activePlan(of: run)
-        let directives = await reconciliation.directives(run: name, site: site)
+        let (directives, issuedAt) = await reconciliation.directives(run: name, site: site)
         let paused = try await plane.rolloutState(of: name)?.paused ?? false
         var allowed = 0
         if let pending = body.pendingRestarts, let revision = body.revision {
@@ -107,8 +46,8 @@ extension API {
             allowed = paused ? 0 : granted
         }
         return try JSONBody.response(AgentResponse(
-            phase: run.phase.rawValue, activeRevision: run.activeRevision, contentHash: plan?.contentHash ?? "",
-            siteInPlan: plan?.site(named: site) != nil, issuedAt: await reconciliation.issuedAt(run: name), directives: directives,
+            phase: run.phase, activeRevision: run.activeRevision, contentHash: plan?.contentHash ?? "",
+            siteInPlan: plan?.site(named: site) != nil, issuedAt: issuedAt, directives: directives,
             restartsAllowed: allowed))
     }
 }

@@ -1,61 +1,18 @@
 import Foundation
 import Hummingbird
+import IntermeshAPI
 import IntermeshControl
 import IntermeshPlan
 import IntermeshSpec
 import IntermeshStore
 
-/// One site's progress in the current rollout.
-public struct SiteRollout: Codable, Sendable, Equatable {
-    public var site: String
-    /// Live members.
-    public var members: Int
-    /// Members that loaded the rollout's revision.
-    public var acknowledged: Int
-    /// Members training with it.
-    public var active: Int
-    /// Relaunches its agent still has to do (restart-class changes); nil when not reported.
-    public var pendingRestarts: Int?
-    /// Whether the revision reaches this site now (a canary reaches only the canary sites).
-    public var covered: Bool
-}
-
-public struct RolloutStatus: Codable, Sendable {
-    public var run: String
-    public var activeRevision: Int
-    public var outerStep: Int
-    public var paused: Bool
-    public var rollout: Rollout?
-    public var sites: [SiteRollout]
-    public var schedule: [RevisionSchedule.Entry]
-}
-
-/// A revision in the rollout history: who applied it, when, what it changed, and how its rollout ended.
-public struct HistoryEntry: Codable, Sendable {
-    public var revision: Int
-    public var contentHash: String
-    public var appliedBy: String
-    public var appliedAt: Date
-    /// The diff's summary against the revision before it.
-    public var summary: String
-    public var changes: [String]
-    /// The rollout's phase (`complete`, `reverted`, ...); nil for the first revision.
-    public var outcome: String?
-    public var reason: String?
-    public var active: Bool
-}
-
-struct UndoBody: Codable {
-    var toRevision: Int?
-}
-
 extension API {
     func registerRollouts(on router: Router<ServerContext>) {
         router.get("/v1/runs/:run/rollout") { _, context in try await rolloutStatus(context) }
         router.get("/v1/runs/:run/rollout/history") { _, context in try await rolloutHistory(context) }
-        router.post("/v1/runs/:run/rollout/pause") { _, context in try await rolloutVerb(context, "pause") }
-        router.post("/v1/runs/:run/rollout/resume") { _, context in try await rolloutVerb(context, "resume") }
-        router.post("/v1/runs/:run/rollout/promote") { _, context in try await rolloutVerb(context, "promote") }
+        for verb in RolloutVerb.allCases {
+            router.post("/v1/runs/:run/rollout/\(verb.rawValue)") { _, context in try await rolloutVerb(context, verb) }
+        }
         router.post("/v1/runs/:run/rollout/undo") { request, context in try await undo(request, context) }
     }
 
@@ -103,14 +60,14 @@ extension API {
                 revision: revision.number, contentHash: revision.contentHash, appliedBy: revision.appliedBy, appliedAt: revision.appliedAt,
                 summary: previous == nil ? "created" : diff?.summary ?? "",
                 changes: diff?.changes.map { "\($0.kind.rawValue) \($0.path)" + ($0.kind == .changed ? ": \($0.old ?? "") -> \($0.new ?? "")" : "") } ?? [],
-                outcome: rollout?.phase.rawValue, reason: rollout?.reason, active: revision.number == run.activeRevision))
+                outcome: rollout?.phase, reason: rollout?.reason, active: revision.number == run.activeRevision))
             previous = current ?? previous
         }
         return try JSONBody.response(entries)
     }
 
     /// `pause`, `resume` and `promote`: each changes the rollout state in one transaction.
-    func rolloutVerb(_ context: ServerContext, _ verb: String) async throws -> Response {
+    func rolloutVerb(_ context: ServerContext, _ verb: RolloutVerb) async throws -> Response {
         let principal = try context.requireOperator()
         let name = try runName(context)
         let run = try await plane.requireRun(name)
@@ -123,9 +80,9 @@ extension API {
                 var state = stored ?? RolloutState.initial(revision: run.activeRevision)
                 let events: [String]
                 switch verb {
-                case "pause": events = RolloutMachine.pause(&state, by: who)
-                case "resume": events = RolloutMachine.resume(&state, by: who, policy: policy, currentStep: step)
-                default: events = try RolloutMachine.promoteByHand(&state, by: who, policy: policy, currentStep: step)
+                case .pause: events = RolloutMachine.pause(&state, by: who)
+                case .resume: events = RolloutMachine.resume(&state, by: who, policy: policy, currentStep: step)
+                case .promote: events = try RolloutMachine.promoteByHand(&state, by: who, policy: policy, currentStep: step)
                 }
                 return events.isEmpty ? nil : RolloutUpdate(state: state, events: events)
             }
@@ -164,14 +121,7 @@ extension API {
                                               message: "undo by \(principal.name): revision \(outcome.number) restores revision \(target)",
                                               now: plane.now())
         return try JSONBody.response(ApplyResponse(run: name, revision: outcome.number, contentHash: outcome.contentHash,
-                                                   outcome: "updated", warnings: applied.warnings,
+                                                   outcome: .updated, warnings: applied.warnings,
                                                    rollout: await rolloutLine(run: name, revision: outcome.number)))
-    }
-}
-
-extension Reconciliation {
-    /// Relaunches each site's agent still has, as reported for `revision` or a later one.
-    public func pendingRestarts(run: String, revision: Int) -> [String: Int] {
-        (pendingRestarts[run] ?? [:]).filter { $0.value.revision >= revision }.mapValues(\.count)
     }
 }

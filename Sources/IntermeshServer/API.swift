@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import IntermeshAPI
 import IntermeshControl
 import IntermeshPlan
 import IntermeshStore
@@ -23,6 +24,7 @@ struct API {
         router.get("/v1/runs") { _, context in try await list(context) }
         router.get("/v1/runs/:run") { _, context in try await describe(context) }
         router.post("/v1/runs/:run/stop") { _, context in try await stop(context) }
+        router.post("/v1/runs/:run/resume") { _, context in try await resume(context) }
         router.delete("/v1/runs/:run") { _, context in try await delete(context) }
         router.get("/v1/runs/:run/revisions") { _, context in try await revisions(context) }
         router.get("/v1/runs/:run/revisions/:number") { _, context in try await revision(context) }
@@ -48,17 +50,11 @@ struct API {
         let body = try await JSONBody.decode(ApplyBody.self, from: request, context: context)
         let applied = try await plane.apply(specText: body.spec, checkRevision: body.checkRevision, by: principal)
         let revision = applied.outcome.revision
-        let outcome: String
-        switch applied.outcome {
-        case .created: outcome = "created"
-        case .updated: outcome = "updated"
-        case .unchanged: outcome = "unchanged"
-        }
-        let status: HTTPResponse.Status = outcome == "created" ? .created : .ok
+        let outcome = applied.outcome.wire
         return try JSONBody.response(ApplyResponse(run: revision.run, revision: revision.number, contentHash: revision.contentHash,
                                                    outcome: outcome, warnings: applied.warnings,
-                                                   rollout: outcome == "updated" ? await rolloutLine(run: revision.run, revision: revision.number) : nil),
-                                     status: status)
+                                                   rollout: outcome == .updated ? await rolloutLine(run: revision.run, revision: revision.number) : nil),
+                                     status: outcome == .created ? .created : .ok)
     }
 
     /// One line on how a revision rolls out, from the rollout the apply planned.
@@ -79,7 +75,7 @@ struct API {
         var summaries: [RunSummary] = []
         for run in try await plane.store.runs() where principal.role != .agent || principal.run == run.name {
             let plan = try await plane.activePlan(of: run)
-            summaries.append(RunSummary(name: run.name, phase: run.phase.rawValue, revision: run.activeRevision, generation: run.generation,
+            summaries.append(RunSummary(name: run.name, phase: run.phase, revision: run.activeRevision, generation: run.generation,
                                         outerStep: run.outerStep, replicas: plan?.totalReplicas ?? 0, sites: plan?.sites.count ?? 0,
                                         updatedAt: run.updatedAt))
         }
@@ -93,12 +89,14 @@ struct API {
         guard let revision = try await plane.store.revision(of: name, number: run.activeRevision),
               let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
         let members = await plane.members.members(of: name)
+        let quarantined = Set(try await plane.store.slots(of: name).filter(\.value.quarantined).keys)
         let sites = plan.sites.map { site in
             SiteStatus(name: site.name, launcher: site.launcher.rawValue, desired: site.replicas.count,
-                       live: members.filter { $0.site == site.name && !$0.leaving }.count)
+                       live: members.filter { $0.site == site.name && !$0.leaving }.count, slots: site.replicas.map(\.slot),
+                       quarantined: site.replicas.map(\.slot).filter(quarantined.contains))
         }
         return try JSONBody.response(RunDescription(
-            name: run.name, phase: run.phase.rawValue, generation: run.generation, activeRevision: run.activeRevision,
+            name: run.name, phase: run.phase, generation: run.generation, activeRevision: run.activeRevision,
             contentHash: revision.contentHash, appliedBy: revision.appliedBy, appliedAt: revision.appliedAt,
             outerStep: run.outerStep, conditions: run.conditions, sites: sites))
     }
@@ -109,7 +107,19 @@ struct API {
         _ = try await plane.requireRun(name)
         try await plane.store.setPhase(.stopped, of: name, now: plane.now())
         _ = try await plane.store.appendEvent(run: name, kind: "Stopped", message: "run stopped by \(principal.name)", now: plane.now())
-        return try JSONBody.response(["run": name, "phase": RunPhase.stopped.rawValue])
+        return try JSONBody.response(RunChange(run: name, phase: .stopped))
+    }
+
+    /// A stopped or failed run trains again: its agents launch its replicas, which resume from their checkpoints.
+    func resume(_ context: ServerContext) async throws -> Response {
+        let principal = try context.requireOperator()
+        let name = try runName(context)
+        let run = try await plane.requireRun(name)
+        if run.phase != .running {
+            try await plane.store.setPhase(.running, of: name, now: plane.now())
+            _ = try await plane.store.appendEvent(run: name, kind: "Resumed", message: "run resumed by \(principal.name)", now: plane.now())
+        }
+        return try JSONBody.response(RunChange(run: name, phase: .running))
     }
 
     func delete(_ context: ServerContext) async throws -> Response {
@@ -120,8 +130,8 @@ struct API {
         await board.forget(run: name)
         await plane.rollouts.set(nil, run: name)
         await plane.pace.forget(run: name)
-        await reconciliation.invalidate(run: name)
-        return try JSONBody.response(["run": name, "deleted": "true"])
+        await reconciliation.forget(run: name)
+        return try JSONBody.response(RunChange(run: name, deleted: true))
     }
 
     func revisions(_ context: ServerContext) async throws -> Response {
@@ -289,7 +299,7 @@ extension API {
         let schedule = try await plane.rolloutState(of: name)?.schedule
         if let revision = body.revision, let required = schedule?.revision(forStep: body.step, site: site),
            revision != required {
-            return try JSONBody.response(QuorumResponse(status: "stale", revision: required, weights: nil, quorum: nil, slots: [], ring: []))
+            return try JSONBody.response(QuorumResponse(status: .stale, revision: required))
         }
         let policy = plan.run.spec.faultPolicy
         let registry = plane.members
@@ -305,13 +315,12 @@ extension API {
         case let .formed(decision):
             // Weights follow from the schedule of this step: every member gets the same.
             let weights = decision.slots.map { schedule?.weight(forStep: body.step, site: String($0.split(separator: "/")[0])) ?? 1 }
-            return try JSONBody.response(QuorumResponse(status: "formed", revision: nil, weights: weights.allSatisfy { $0 == 1 } ? nil : weights,
-                                                        quorum: decision, slots: decision.slots,
-                                                        ring: await addresses(decision.slots, run: name, plan: plan)))
+            return try JSONBody.response(QuorumResponse(status: .formed, weights: weights.allSatisfy { $0 == 1 } ? nil : weights,
+                                                        quorum: decision, ring: await addresses(decision.slots, run: name, plan: plan)))
         case .missed:
-            return try JSONBody.response(QuorumResponse(status: "missed", revision: nil, weights: nil, quorum: nil, slots: [], ring: []))
+            return try JSONBody.response(QuorumResponse(status: .missed))
         case .waiting:
-            return try JSONBody.response(QuorumResponse(status: "waiting", revision: nil, weights: nil, quorum: nil, slots: [], ring: []))
+            return try JSONBody.response(QuorumResponse(status: .waiting))
         }
     }
 
@@ -321,7 +330,7 @@ extension API {
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
         await board.intend(run: name, step: body.step, slot: body.slot)
-        return try JSONBody.response(["status": "ok"])
+        return try JSONBody.response(IntentResponse(step: body.step))
     }
 
     /// An up-to-date live member to recover from, spread so no donor serves two joiners while another is free.

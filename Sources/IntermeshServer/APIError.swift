@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import IntermeshAPI
 import NIOCore
 
 /// An API failure with a stable code: rendered as `{"error": {"code", "message", "details"}}` and a 4xx status.
@@ -23,9 +24,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     var body: Data {
-        var error: [String: Any] = ["code": code, "message": message]
-        if !details.isEmpty { error["details"] = details }
-        return (try? JSONSerialization.data(withJSONObject: ["error": error], options: [.sortedKeys])) ?? Data()
+        (try? WireCoding.encoder.encode(ErrorBody(code: code, message: message, details: details))) ?? Data()
     }
 
     static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "unauthorized", message) }
@@ -42,6 +41,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch let error as ControlPlaneError {
+            throw error.apiError
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "too_large", "request body is larger than the \(context.maxUploadSize / (1024 * 1024)) MiB limit")
         } catch let error as HTTPError {

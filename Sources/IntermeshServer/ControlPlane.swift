@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshControl
 import IntermeshPlan
 import IntermeshSpec
@@ -24,13 +25,14 @@ public struct ControlPlane: Sendable {
         public var warnings: [String]
     }
 
+
     /// Validates and compiles a spec, then stores it as the run's next revision (or nothing, when unchanged).
     public func apply(specText: String, checkRevision: Int?, by principal: Principal) async throws -> Applied {
         let loaded = SpecLoader().load(name: "spec", text: specText)
         guard let run = loaded.validRun else {
             let errors = loaded.diagnostics.filter(\.isError)
-            throw APIError(.unprocessableContent, "invalid_spec", "the spec has \(errors.count) error\(errors.count == 1 ? "" : "s")",
-                           details: loaded.diagnostics.map(\.description))
+            throw ControlPlaneError.invalidSpec("the spec has \(errors.count) error\(errors.count == 1 ? "" : "s")",
+                                                details: loaded.diagnostics.map(\.description))
         }
         let plan = Planner.compile(run)
         let name = run.metadata.name
@@ -38,9 +40,9 @@ public struct ControlPlane: Sendable {
         if let existing = try await store.run(name), let active = try await activePlan(of: existing) {
             let diff = SpecDiff(old: active.run, new: run)
             if !diff.immutable.isEmpty {
-                throw APIError(.unprocessableContent, "immutable_field",
-                               "\(diff.immutable.map(\.path).joined(separator: ", ")) cannot change within a run; nothing was applied",
-                               details: diff.immutable.map { "\($0.path): \($0.old ?? "") -> \($0.new ?? ""): \(SpecDiff.advice($0))" })
+                throw ControlPlaneError.immutableField(
+                    "\(diff.immutable.map(\.path).joined(separator: ", ")) cannot change within a run; nothing was applied",
+                    details: diff.immutable.map { "\($0.path): \($0.old ?? "") -> \($0.new ?? ""): \(SpecDiff.advice($0))" })
             }
             needs = ChangeNeeds(diff)
         }
@@ -66,7 +68,7 @@ public struct ControlPlane: Sendable {
             return Applied(outcome: outcome, warnings: loaded.diagnostics.filter { !$0.isError }.map(\.description))
         } catch let error as StoreError {
             if case let .conflict(current) = error.code {
-                throw APIError(.conflict, "conflict", error.message, details: ["current revision: \(current)"])
+                throw ControlPlaneError.conflict(error.message, current: current)
             }
             throw error
         }
@@ -110,7 +112,18 @@ public struct ControlPlane: Sendable {
     }
 
     public func requireRun(_ name: String) async throws -> RunRecord {
-        guard let run = try await store.run(name) else { throw APIError.notFound("no run named \(name)") }
+        guard let run = try await store.run(name) else { throw ControlPlaneError.notFound("no run named \(name)") }
         return run
+    }
+}
+
+extension ApplyOutcome {
+    /// As the API reports it.
+    var wire: ApplyResponse.Outcome {
+        switch self {
+        case .created: return .created
+        case .updated: return .updated
+        case .unchanged: return .unchanged
+        }
     }
 }

@@ -1,21 +1,11 @@
 import Foundation
 import Hummingbird
-import IntermeshControl
+import IntermeshAPI
 
 /// JSON bodies in and out, with ISO 8601 dates and sorted keys (stable for scripts and tests).
 enum JSONBody {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = Timestamps.encoding
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = Timestamps.decoding
-        return decoder
-    }()
+    static var encoder: JSONEncoder { WireCoding.encoder }
+    static var decoder: JSONDecoder { WireCoding.decoder }
 
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try encoder.encode(value)

@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshControl
 
 /// Running figures of one run's membership, kept up to date by every heartbeat in O(1), so that a reconcile

@@ -1,47 +1,15 @@
 import Foundation
+import IntermeshAPI
 import IntermeshControl
 
-/// The control plane's quorum rooms, one per run: members long-poll to join outer step k; the decision
-/// follows `QuorumRules` with liveness from heartbeats. Members are replica slots, numbered in the order the
-/// board first sees them: numbers stay put when a revision adds or removes sites (plan indices shift).
+/// The control plane's quorum rooms, one `QuorumRoom` per run, long-polled by members: each waiter polls its
+/// room every tick until the step is decided or its request's deadline. Slots are numbered in the order the
+/// board first sees them, so numbers stay put when a revision adds or removes sites (plan indices shift).
 public actor QuorumBoard {
-    public struct Decision: Codable, Sendable, Equatable {
-        public var id: UInt64
-        public var step: Int
-        public var members: [Int]
-        /// The members' slots, in ring order.
-        public var slots: [String]
-    }
-
     public enum Answer: Sendable, Equatable {
-        case formed(Decision)
+        case formed(QuorumDecision)
         case missed
         case waiting
-    }
-
-    struct Room {
-        var previous: Set<Int>?
-        var lastId: UInt64 = 0
-        var seeded = false
-        var intents: [Int: Set<Int>] = [:]
-        var decided: [Int: Decision] = [:]
-        var pendingStep = -1
-        var joined: Set<Int> = []
-        var firstJoin = Date()
-    }
-
-    var rooms: [String: Room] = [:]
-    var numbers: [String: [String: Int]] = [:]
-    var names: [String: [Int: String]] = [:]
-    /// Each run's planned slots as numbers, for the plan they came from.
-    var planned: [String: (plan: String, numbers: Set<Int>)] = [:]
-    /// Each run's last look at liveness: every member waiting for a step polls each tick, and one look at the
-    /// members serves them all for half a tick, instead of one look per member per tick.
-    var looks: [String: (at: Date, live: Set<Int>, ready: Set<Int>)] = [:]
-    let now: @Sendable () -> Date
-
-    public init(now: @escaping @Sendable () -> Date = Date.init) {
-        self.now = now
     }
 
     /// Liveness as the control plane sees it: slots heartbeating, and those of them whose member is past
@@ -56,110 +24,95 @@ public actor QuorumBoard {
         }
     }
 
+    /// What the board keeps per run; `forget` drops it whole.
+    struct RunRooms {
+        var room: QuorumRoom
+        var numbers: [String: Int] = [:]
+        var names: [Int: String] = [:]
+        /// The planned slots as numbers, for the plan they came from.
+        var planned: (plan: String, numbers: Set<Int>)?
+        /// The last look at liveness: every waiter polls each tick, and one look serves them all for half a tick.
+        var look: (at: Date, live: Set<Int>, ready: Set<Int>)?
+
+        mutating func number(_ slot: String) -> Int {
+            if let known = numbers[slot] { return known }
+            let next = numbers.count
+            numbers[slot] = next
+            names[next] = slot
+            return next
+        }
+    }
+
+    var runs: [String: RunRooms] = [:]
+    let now: @Sendable () -> Date
+
+    public init(now: @escaping @Sendable () -> Date = Date.init) {
+        self.now = now
+    }
+
     /// Asks for outer step `step`; polls every `tick` until decided or `deadline`. `alive` gives the slots
-    /// heartbeating now (a dead one is not waited for).
-    /// Before the first quorum every planned slot is expected (up to the join timeout).
-    /// `planned` is in plan order: slots are numbered in it first, so rings follow the plan.
-    /// `plan` names the plan `planned` comes from: the slots are listed only when it changed.
+    /// heartbeating now (a dead one is not waited for). Before the first quorum every planned slot is expected
+    /// (up to the join timeout). `planned` is in plan order: slots are numbered in it first, so rings follow the
+    /// plan; `plan` names the plan it comes from, so the slots are listed only when it changed.
     public func join(run: String, step: Int, slot: String, failed: UInt64?, plan: String, planned: () -> [String], rules: QuorumRules,
                      tick: TimeInterval, deadline: Date, alive: @Sendable () async -> Liveness) async -> Answer {
-        let plannedNumbers: Set<Int>
-        if let known = self.planned[run], known.plan == plan {
-            plannedNumbers = known.numbers
-        } else {
-            plannedNumbers = Set(planned().map { number(run, $0) })
-            self.planned[run] = (plan, plannedNumbers)
+        // Ids stay monotonic across a control-plane restart without storing them: a fresh board starts above every
+        // id an earlier one can have issued up to this step (fewer than 256 quorums per step).
+        var rooms = runs[run] ?? RunRooms(room: QuorumRoom(lastId: UInt64(max(0, step)) << 8))
+        if rooms.planned?.plan != plan {
+            rooms.planned = (plan, Set(planned().map { rooms.number($0) }))
         }
-        let member = number(run, slot)
-        return await join(run: run, step: step, member: member, failed: failed, planned: plannedNumbers,
-                          rules: rules, tick: tick, deadline: deadline) {
-            await self.look(run: run, maxAge: tick / 2, alive: alive)
-        }
-    }
-
-    func look(run: String, maxAge: TimeInterval, alive: @Sendable () async -> Liveness) async -> (live: Set<Int>, ready: Set<Int>) {
-        if let last = looks[run], now().timeIntervalSince(last.at) < maxAge { return (last.live, last.ready) }
-        let at = now()
-        let liveness = await alive()
-        let look = (at: at, live: numbers(run, liveness.live), ready: numbers(run, liveness.ready))
-        if (looks[run]?.at ?? .distantPast) < at { looks[run] = look }
-        return (look.live, look.ready)
-    }
-
-    func number(_ run: String, _ slot: String) -> Int {
-        if let known = numbers[run]?[slot] { return known }
-        let next = numbers[run]?.count ?? 0
-        numbers[run, default: [:]][slot] = next
-        names[run, default: [:]][next] = slot
-        return next
-    }
-
-    func numbers(_ run: String, _ slots: Set<String>) -> Set<Int> {
-        Set(slots.map { number(run, $0) })
-    }
-
-    func join(run: String, step: Int, member: Int, failed: UInt64?, planned: Set<Int>, rules: QuorumRules, tick: TimeInterval,
-              deadline: Date, alive: @Sendable () async -> (live: Set<Int>, ready: Set<Int>)) async -> Answer {
-        var room = rooms[run] ?? Room()
-        if !room.seeded {
-            // Ids stay monotonic across a control-plane restart without storing them: a fresh board starts
-            // above every id an earlier one can have issued up to this step (fewer than 256 quorums per step).
-            room.lastId = max(room.lastId, UInt64(max(0, step)) << 8)
-            room.seeded = true
-        }
-        if let decided = room.decided[step] {
-            if !decided.members.contains(member) { return .missed }
-            if failed != decided.id { return .formed(decided) }
-            room.decided[step] = nil
-            room.previous = Set(decided.members)
-        }
-        if room.pendingStep != step {
-            room.pendingStep = step
-            room.joined = []
-            room.firstJoin = now()
-        }
-        room.joined.insert(member)
-        rooms[run] = room
+        let member = rooms.number(slot)
+        let immediate = rooms.room.join(step: step, member: member, failed: failed, now: now())
+        runs[run] = rooms
+        if let immediate { return answer(immediate, run: run) }
         while true {
-            let (live, ready) = await alive()
-            guard var current = rooms[run] else { return .waiting }
-            if let decided = current.decided[step] { return decided.members.contains(member) ? .formed(decided) : .missed }
+            let (live, ready) = await look(run: run, maxAge: tick / 2, alive: alive)
+            guard var rooms = runs[run] else { return .waiting }
             // A member of the last quorum that stopped heartbeating (or came back as a new incarnation that is still
             // recovering) is gone; a planned slot that never came up is waited for.
-            let previous = current.previous ?? planned
-            let gone = current.previous.map { $0.subtracting(ready) } ?? []
-            let input = QuorumRules.Input(previous: previous, announced: current.intents[step] ?? [], gone: gone,
-                                          joined: current.joined, alive: max(live.count, current.joined.count),
-                                          firstJoin: current.firstJoin, now: now())
-            if case let .form(members) = rules.decide(input) {
-                current.lastId += 1
-                ServerMetrics.quorumsFormed(run: run).increment()
-                let slotNames = names[run] ?? [:]
-                let decision = Decision(id: current.lastId, step: step, members: members, slots: members.map { slotNames[$0] ?? "" })
-                current.decided[step] = decision
-                current.decided = current.decided.filter { $0.key >= step - 2 }
-                current.previous = Set(members)
-                current.intents[step] = nil
-                current.pendingStep = -1
-                rooms[run] = current
-                return .formed(decision)
-            }
+            let observation = QuorumRoom.Observation(planned: rooms.planned?.numbers ?? [], gone: rooms.room.previous.map { $0.subtracting(ready) } ?? [],
+                                                     alive: live.count)
+            let poll = rooms.room.poll(step: step, member: member, rules: rules, observation: observation, now: now())
+            runs[run] = rooms
+            if poll.formedNow { ServerMetrics.quorumsFormed(run: run).increment() }
+            if poll.answer != .waiting { return answer(poll.answer, run: run) }
             if now() >= deadline { return .waiting }
             try? await Task.sleep(for: .milliseconds(Int(tick * 1000)))
         }
     }
 
+    func answer(_ answer: QuorumRoom.Answer, run: String) -> Answer {
+        switch answer {
+        case let .formed(decision):
+            let names = runs[run]?.names ?? [:]
+            return .formed(QuorumDecision(id: decision.id, step: decision.step, slots: decision.members.map { names[$0] ?? "" }))
+        case .missed: return .missed
+        case .waiting: return .waiting
+        }
+    }
+
+    func look(run: String, maxAge: TimeInterval, alive: @Sendable () async -> Liveness) async -> (live: Set<Int>, ready: Set<Int>) {
+        if let last = runs[run]?.look, now().timeIntervalSince(last.at) < maxAge { return (last.live, last.ready) }
+        let at = now()
+        let liveness = await alive()
+        guard var rooms = runs[run] else { return ([], []) }
+        let look = (at: at, live: Set(liveness.live.map { rooms.number($0) }), ready: Set(liveness.ready.map { rooms.number($0) }))
+        if (rooms.look?.at ?? .distantPast) < at { rooms.look = look }
+        runs[run] = rooms
+        return (look.live, look.ready)
+    }
+
+    /// A recovered member announces the step it joins, so that step's quorum waits for it.
     public func intend(run: String, step: Int, slot: String) {
-        let member = number(run, slot)
-        rooms[run, default: Room()].intents[step, default: []].insert(member)
+        var rooms = runs[run] ?? RunRooms(room: QuorumRoom(lastId: UInt64(max(0, step)) << 8))
+        let member = rooms.number(slot)
+        rooms.room.intend(step: step, member: member)
+        runs[run] = rooms
     }
 
     /// Forgets a deleted run's rooms.
     public func forget(run: String) {
-        rooms[run] = nil
-        numbers[run] = nil
-        names[run] = nil
-        planned[run] = nil
-        looks[run] = nil
+        runs[run] = nil
     }
 }

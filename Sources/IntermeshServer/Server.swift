@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import IntermeshAPI
 import IntermeshStore
 import Logging
 
@@ -10,20 +11,36 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// Where to write the first admin token (mode 0600), besides printing it once; for automation.
     public var adminTokenFile: String?
+    /// Issue an admin token into `adminTokenFile` whenever that file is missing, not only on the first start: the
+    /// process that embeds the control plane (`intermesh up`) is its own first client.
+    public var embedded: Bool
 
-    public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil) {
+    public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil, embedded: Bool = false) {
         self.dataDirectory = dataDirectory
         self.host = host
         self.port = port
         self.adminTokenFile = adminTokenFile
+        self.embedded = embedded
     }
 }
 
 /// Builds the control plane in one place: the store chosen by configuration, the router, the application.
 public enum Server {
+    /// What `intermesh serve` and `intermesh up` both do before they listen: open the store the configuration names,
+    /// issue the first admin token, and give members stored before a restart one heartbeat timeout to check in again.
+    /// Returns the control plane and the admin token issued now (to be shown once), if any.
+    public static func open(configuration: ServerConfiguration) async throws -> (plane: ControlPlane, adminToken: String?) {
+        let store = try SQLiteStore(directory: configuration.dataDirectory)
+        let token = try await bootstrapAdmin(store: store, configuration: configuration)
+        let plane = ControlPlane(store: store)
+        try await plane.members.restore(now: Date())
+        return (plane, token)
+    }
+
     /// On the first start (no token yet) issues an admin token and returns its text, to be shown once.
-    public static func bootstrapAdmin(store: any Store, configuration: ServerConfiguration) async throws -> String? {
-        guard try await store.tokenCount() == 0 else { return nil }
+    static func bootstrapAdmin(store: any Store, configuration: ServerConfiguration) async throws -> String? {
+        let missingFile = configuration.embedded && configuration.adminTokenFile.map { !FileManager.default.fileExists(atPath: $0) } ?? false
+        guard try await store.tokenCount() == 0 || missingFile else { return nil }
         let issued = AccessToken.issue(role: .admin, run: nil, site: nil, description: "bootstrap admin", now: Date())
         try await store.saveToken(issued.record)
         if let file = configuration.adminTokenFile {

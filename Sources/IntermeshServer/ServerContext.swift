@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import IntermeshAPI
 import IntermeshStore
 
 /// Who is calling: the verified token's role and scope.

@@ -1,13 +1,6 @@
 import Crypto
 import Foundation
-
-/// What a token may do. Agents (and engines) are scoped to one run and one site.
-public enum Role: String, Codable, Sendable, CaseIterable {
-    case admin
-    case `operator`
-    case viewer
-    case agent
-}
+import IntermeshAPI
 
 /// A token as stored: never the secret, only a salted hash of it.
 public struct TokenRecord: Codable, Sendable, Hashable {

@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 #if canImport(Glibc)
 import Glibc
 #endif

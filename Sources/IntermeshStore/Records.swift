@@ -1,12 +1,6 @@
 import Foundation
+import IntermeshAPI
 import IntermeshControl
-
-/// Where a run is in its life.
-public enum RunPhase: String, Codable, Sendable {
-    case running
-    case stopped
-    case failed
-}
 
 /// A run: its active revision and what the control plane last observed of it.
 public struct RunRecord: Codable, Sendable, Hashable {
@@ -20,26 +14,6 @@ public struct RunRecord: Codable, Sendable, Hashable {
     public var conditions: [RunCondition]
     public var createdAt: Date
     public var updatedAt: Date
-}
-
-/// An immutable, numbered revision: what was applied, its canonical form and plan, who applied it and when.
-public struct RevisionRecord: Codable, Sendable, Hashable {
-    public var run: String
-    public var number: Int
-    public var specText: String
-    public var canonical: String
-    public var plan: String
-    public var contentHash: String
-    public var appliedBy: String
-    public var appliedAt: Date
-}
-
-public struct EventRecord: Codable, Sendable, Hashable {
-    public var id: Int64
-    public var run: String
-    public var time: Date
-    public var kind: String
-    public var message: String
 }
 
 /// The outcome of an apply.

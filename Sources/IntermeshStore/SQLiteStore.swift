@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import IntermeshAPI
 import IntermeshControl
 
 /// The embedded store: SQLite in WAL mode through GRDB, `synchronous = FULL`, so an acknowledged apply

@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshControl
 
 /// The control plane's storage. SQLite (`SQLiteStore`) is the embedded default; a PostgreSQL store for

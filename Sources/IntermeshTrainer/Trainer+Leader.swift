@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshSpec
 
 extension Trainer {
@@ -8,7 +9,7 @@ extension Trainer {
         let box = SnapshotBox()
         let peers = config.peers
         // A missing member whose control port refuses connections has died: no need to wait for it.
-        let room = QuorumRoom(peerCount: peers.count, minReplicas: policy.minReplicas,
+        let room = CoordinatorRoom(peerCount: peers.count, minReplicas: policy.minReplicas,
                               joinTimeout: policy.joinTimeout.seconds, previous: Set(peers.map(\.index)), lastId: 0,
                               probe: { index in (try? Socket.connect(host: peers[index].host, port: peers[index].controlPort, timeout: 1)) != nil })
         // A replica whose node the plan cannot know (a Slurm allocation) listens where it can and advertises
@@ -69,7 +70,7 @@ extension Trainer {
                 Thread.sleep(forTimeInterval: 1)
             }
         }
-        membership.report(state: "training", outerStep: outerStep)
+        membership.report(state: .training, outerStep: outerStep)
     }
 
     /// Listens on `port`, or on any free port when it is taken and the replica may move.
@@ -132,7 +133,7 @@ extension Trainer {
         var failed: Quorum?
         var suspects: [Int] = []
         let started = Date()
-        membership.report(state: "syncing", outerStep: outerStep)
+        membership.report(state: .syncing, outerStep: outerStep)
         if case .managed = config.mode {
             // The canary gate compares replicas by their local parameters' evaluation loss.
             let batches = mix.evaluationBatches(size: 64)
@@ -159,7 +160,7 @@ extension Trainer {
                 outerStep = step
                 self.quorum = quorum
                 membership.completed(quorum)
-                membership.report(state: "training", outerStep: step)
+                membership.report(state: .training, outerStep: step)
                 box?.publish(snapshot, quorum: quorum)
                 checkpointIfDue()
                 report(quorum: quorum, outcome: outcome, trainLoss: trainLoss, innerSeconds: innerSeconds,

@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
 import IntermeshPlan
-import IntermeshServer
 import IntermeshSpec
 
 /// `intermesh-bench heartbeats`: hollow members in this process, batched per site, against a real

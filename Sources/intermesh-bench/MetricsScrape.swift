@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 
 /// One scrape of the server's `/v1/metrics`: each series' value by its name and labels.

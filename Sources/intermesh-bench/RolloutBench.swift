@@ -1,6 +1,6 @@
 import Foundation
+import IntermeshAPI
 import IntermeshClient
-import IntermeshServer
 
 /// `intermesh-bench rollouts`: a real `intermesh up specs/local.yaml`, then hot changes applied one after
 /// another (outer lr back and forth). For each: apply -> every member acknowledged, apply -> every member

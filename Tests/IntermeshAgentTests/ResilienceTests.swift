@@ -1,8 +1,7 @@
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
-import IntermeshServer
-import IntermeshStore
 import Testing
 
 /// The agent and the control plane can die without taking the training down.

@@ -1,8 +1,7 @@
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
-import IntermeshServer
-import IntermeshStore
 import Testing
 
 /// Mid-run changes on a real `intermesh up`: hot changes switch on every replica at one outer step, undo

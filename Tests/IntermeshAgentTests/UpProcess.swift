@@ -1,7 +1,7 @@
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
-import IntermeshServer
 import Testing
 
 /// A real `intermesh up` (or `serve` plus agents) in a temporary data directory; everything it started is

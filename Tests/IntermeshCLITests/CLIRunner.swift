@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import Testing
 
 /// Runs the built `intermesh` binary as a user would, capturing exit code, stdout and stderr.

@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshControl
 import Testing
 @testable import IntermeshCLI
@@ -22,7 +23,7 @@ import Testing
         rollout.phase = .activating
         rollout.activationStep = 11
         return UpSnapshot(
-            run: "local-demo", phase: "running", revision: 2, outerStep: 9,
+            run: "local-demo", phase: .running, revision: 2, outerStep: 9,
             conditions: [RunCondition(type: "Available", status: true, reason: "Quorum", message: "", observedGeneration: 2)],
             desired: [("alpha", ["alpha/0"]), ("beta", ["beta/0"]), ("gamma", ["gamma/0"])],
             members: [member("alpha/0", step: 9, loss: 1.876, acknowledged: 2, active: 1), member("beta/0", step: 9, loss: 1.972, acknowledged: 1, active: 1)],

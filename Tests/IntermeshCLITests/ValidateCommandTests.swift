@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import Testing
 
 @Suite struct ValidateCommandTests {

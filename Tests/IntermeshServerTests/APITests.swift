@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshServer
 import Testing
@@ -14,11 +15,11 @@ import Testing
     @Test func applyCreatesUpdatesAndIgnoresIdenticalSpecs() async throws {
         let api = server.client()
         let created: ApplyResponse = try await api.post("/v1/runs", json: ["spec": spec()])
-        #expect(created.outcome == "created" && created.revision == 1)
+        #expect(created.outcome == .created && created.revision == 1)
         let same: ApplyResponse = try await api.post("/v1/runs", json: ["spec": spec()])
-        #expect(same.outcome == "unchanged" && same.revision == 1)
+        #expect(same.outcome == .unchanged && same.revision == 1)
         let updated: ApplyResponse = try await api.post("/v1/runs", json: ["spec": spec(replicas: 2), "checkRevision": 1])
-        #expect(updated.outcome == "updated" && updated.revision == 2)
+        #expect(updated.outcome == .updated && updated.revision == 2)
         let runs: [RunSummary] = try await api.get("/v1/runs")
         #expect(runs.map(\.name) == ["demo"] && runs[0].replicas == 4)
         let description: RunDescription = try await api.get("/v1/runs/demo")

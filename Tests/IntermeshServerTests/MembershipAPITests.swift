@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
 import IntermeshServer
@@ -46,7 +47,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(1500))
         let first = try await beat(alpha, site: "alpha", id: "a1", revision: nil)
         #expect(first.contentHash == applied.contentHash)
-        #expect(first.directives == [Directive(action: "launch", slot: "alpha/0", member: nil, reason: nil)])
+        #expect(first.directives == [Directive(action: .launch, slot: "alpha/0")])
 
         // Both report the active revision: in sync (heartbeats are generous here: the machine may be busy).
         _ = try await beat(beta, site: "beta", id: "b1", revision: applied.contentHash)

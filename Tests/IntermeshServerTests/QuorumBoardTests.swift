@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshControl
 import IntermeshServer
 import Synchronization

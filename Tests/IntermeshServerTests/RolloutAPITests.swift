@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
 import IntermeshServer
@@ -73,7 +74,7 @@ import Testing
         // It supersedes revision 2's rollout; the stable revision it starts from is the last one scheduled everywhere.
         #expect(after.rollout?.revision == 3 && after.rollout?.from == 2)
         let history: [HistoryEntry] = try await api.get("/v1/runs/demo/rollout/history")
-        #expect(history.map(\.outcome) == [nil, "superseded", "activating"])
+        #expect(history.map(\.outcome) == [nil, .superseded, .activating])
         let revisions: [RevisionSummary] = try await api.get("/v1/runs/demo/revisions")
         #expect(revisions.count == 3)
     }
@@ -95,12 +96,12 @@ import Testing
 
         // Step 3 trains with revision 2: a member that trained it with revision 1 is told so, and not admitted.
         let stale: QuorumResponse = try await api.post("/v1/runs/demo/sites/alpha/quorum", json: ["step": 3, "slot": "alpha/0", "revision": 1])
-        #expect(stale.status == "stale" && stale.revision == 2 && stale.quorum == nil)
+        #expect(stale.status == .stale && stale.revision == 2 && stale.quorum == nil)
         // With the right revision both are admitted to one quorum.
         async let first: QuorumResponse = api.post("/v1/runs/demo/sites/alpha/quorum", json: ["step": 3, "slot": "alpha/0", "revision": 2])
         async let second: QuorumResponse = api.post("/v1/runs/demo/sites/beta/quorum", json: ["step": 3, "slot": "beta/0", "revision": 2])
         let (a, b) = try await (first, second)
-        #expect(a.status == "formed" && b.status == "formed" && a.quorum?.id == b.quorum?.id)
-        #expect(a.slots == ["alpha/0", "beta/0"])
+        #expect(a.status == .formed && b.status == .formed && a.quorum?.id == b.quorum?.id)
+        #expect(a.quorum?.slots == ["alpha/0", "beta/0"] && a.ring.map(\.slot) == ["alpha/0", "beta/0"])
     }
 }

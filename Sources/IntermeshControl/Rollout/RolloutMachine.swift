@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshSpec
 
 /// What the rollout machine reads of a live member.

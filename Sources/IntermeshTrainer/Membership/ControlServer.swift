@@ -5,7 +5,7 @@ public final class ControlServer: @unchecked Sendable {
     static let pollSeconds = 2.0
 
     let listener: Listener
-    let room: QuorumRoom
+    let room: CoordinatorRoom
     let box: SnapshotBox
     let joinTimeout: Double
     var stopped = false
@@ -13,7 +13,7 @@ public final class ControlServer: @unchecked Sendable {
 
     public var port: Int { listener.port }
 
-    public init(port: Int, host: String = "0.0.0.0", room: QuorumRoom, box: SnapshotBox, joinTimeout: Double) throws {
+    public init(port: Int, host: String = "0.0.0.0", room: CoordinatorRoom, box: SnapshotBox, joinTimeout: Double) throws {
         listener = try Listener(port: port, host: host)
         self.room = room
         self.box = box

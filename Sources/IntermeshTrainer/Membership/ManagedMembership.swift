@@ -1,4 +1,6 @@
 import Foundation
+import IntermeshAPI
+import IntermeshClient
 import IntermeshControl
 import IntermeshPlan
 
@@ -6,8 +8,7 @@ import IntermeshPlan
 /// quorum per outer step, announced joins, and donors it assigns. Peers are learnt from the control plane's
 /// answers (slots and addresses), so members that a later revision added are reachable too.
 public final class ManagedMembership: Membership, @unchecked Sendable {
-    let server: String
-    let token: String
+    let client: APIClient
     let run: String
     let site: String
     let slot: String
@@ -17,7 +18,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     let interval: Double
     let shouldStop: @Sendable () -> Bool
     let lock = NSLock()
-    var state = "joining"
+    var state = MemberState.joining
     var outerStep = 0
     var loss: Double?
     var tokensPerSecond: Double?
@@ -41,8 +42,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
                 me: PeerAddress, shouldStop: @escaping @Sendable () -> Bool) {
         activeRevision = revision
         if revision > 0 { loaded[revision] = plan }
-        self.server = server
-        self.token = token
+        client = APIClient(server: server, token: token, environment: [:], timeout: .seconds(10))
         run = plan.runName
         site = String(slot.split(separator: "/")[0])
         self.slot = slot
@@ -86,7 +86,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         return draining
     }
 
-    public func report(state: String, outerStep: Int) {
+    public func report(state: MemberState, outerStep: Int) {
         lock.lock()
         self.state = state
         self.outerStep = outerStep
@@ -102,45 +102,36 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
 
     func beat(leaving: Bool) throws {
         lock.lock()
-        var member: [String: Any] = [
-            "id": memberId, "slot": slot, "incarnation": incarnation, "state": state, "outerStep": outerStep, "revision": revisionHash,
-            "leaving": leaving,
-            "address": ["host": address.host, "ringPort": address.ringPort, "controlPort": address.controlPort],
-        ]
-        if let loss, loss.isFinite { member["loss"] = loss }
-        if let tokensPerSecond { member["tokensPerSecond"] = tokensPerSecond }
-        if let evalLoss { member["evalLoss"] = evalLoss.isFinite ? evalLoss : 1e30 }
-        if activeRevision > 0 { member["activeRevision"] = activeRevision }
-        if let newest = loaded.keys.max() { member["acknowledged"] = newest }
+        let member = MemberBeat(
+            id: memberId, slot: slot, incarnation: incarnation, state: state, outerStep: outerStep, revision: revisionHash, leaving: leaving,
+            loss: loss.flatMap { $0.isFinite ? $0 : nil }, tokensPerSecond: tokensPerSecond, address: address.memberAddress,
+            acknowledged: loaded.keys.max(), activeRevision: activeRevision > 0 ? activeRevision : nil,
+            evalLoss: evalLoss.map { $0.isFinite ? $0 : 1e30 })
         lock.unlock()
-        let (status, body) = try HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/heartbeats", token: token,
-                                               json: ["members": [member]], timeout: 5)
-        guard status == 200 else { throw MembershipError.noQuorum("heartbeat refused (\(status)): \(Self.message(body))") }
-        if let drain = body["drain"] as? [String], drain.contains(memberId) {
+        let (run, site) = (self.run, self.site)
+        let answer: HeartbeatResponse
+        do {
+            answer = try client.blocking { try await $0.heartbeat(run: run, site: site, HeartbeatBody(members: [member]), timeout: .seconds(5)) }
+        } catch let error as APIClientError where error.status != 0 {
+            throw MembershipError.noQuorum("heartbeat refused (\(error.status)): \(error.message)")
+        }
+        if answer.drain.contains(memberId) {
             lock.lock()
             draining = true
             lock.unlock()
         }
-        if let entries = body["schedule"] as? [[String: Any]] {
-            let parsed = entries.compactMap { entry -> (revision: Int, fromStep: Int)? in
-                guard let revision = entry["revision"] as? Int, let step = entry["fromStep"] as? Int else { return nil }
-                return (revision, step)
-            }
-            lock.lock()
-            schedule = parsed
-            let step = outerStep
-            lock.unlock()
-            // Acknowledging a revision is loading it: the member can then switch at its step. The control
-            // plane hears of it at once rather than a heartbeat interval later.
-            lock.lock()
-            let before = loaded.keys.max()
-            lock.unlock()
-            for revision in upcoming(after: step) { _ = try? load(revision) }
-            lock.lock()
-            let after = loaded.keys.max()
-            lock.unlock()
-            if after != before, !leaving { try beat(leaving: false) }
-        }
+        lock.lock()
+        schedule = answer.schedule.map { ($0.revision, $0.fromStep) }
+        let step = outerStep
+        let before = loaded.keys.max()
+        lock.unlock()
+        // Acknowledging a revision is loading it: the member can then switch at its step. The control
+        // plane hears of it at once rather than a heartbeat interval later.
+        for revision in upcoming(after: step) { _ = try? load(revision) }
+        lock.lock()
+        let after = loaded.keys.max()
+        lock.unlock()
+        if after != before, !leaving { try beat(leaving: false) }
     }
 
     /// Revisions of the schedule this member may still train with: the one of its next step and those after.
@@ -160,11 +151,14 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             return plan
         }
         lock.unlock()
-        let (status, body) = try HTTPCall.get(server, "/v1/runs/\(run)/revisions/\(revision)", token: token, timeout: 10)
-        guard status == 200, let text = body["plan"] as? String else {
-            throw MembershipError.noQuorum("revision \(revision) could not be loaded (\(status)): \(Self.message(body))")
+        let run = self.run
+        let record: RevisionRecord
+        do {
+            record = try client.blocking { try await $0.revision(of: run, number: revision) }
+        } catch {
+            throw MembershipError.noQuorum("revision \(revision) could not be loaded: \(error)")
         }
-        let plan = try JSONDecoder().decode(Plan.self, from: Data(text.utf8))
+        let plan = try JSONDecoder().decode(Plan.self, from: Data(record.plan.utf8))
         lock.lock()
         loaded[revision] = plan
         // Keep the plans the schedule can still reach.
@@ -188,10 +182,6 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         if let hash = loaded[activeRevision]?.contentHash { revisionHash = hash }
         if let evalLoss { self.evalLoss = evalLoss }
         lock.unlock()
-    }
-
-    static func message(_ body: [String: Any]) -> String {
-        ((body["error"] as? [String: Any])?["message"] as? String) ?? "no message"
     }
 
     public func peer(_ index: Int) -> PeerAddress {
@@ -218,43 +208,37 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
 
     public func join(step: Int, failed: Quorum?, suspects: [Int]) throws -> Quorum {
         let deadline = Date().addingTimeInterval(600)
+        let (run, site) = (self.run, self.site)
         while Date() < deadline {
             if shouldStop() { throw MembershipError.stopped }
-            var request: [String: Any] = ["step": step, "slot": slot]
-            if let failed { request["failed"] = failed.id }
             lock.lock()
-            if activeRevision > 0 { request["revision"] = activeRevision }
+            let request = QuorumRequest(step: step, slot: slot, failed: failed?.id, revision: activeRevision > 0 ? activeRevision : nil)
             lock.unlock()
-            guard let (status, body) = try? HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/quorum", token: token, json: request, timeout: 30) else {
+            let answer: QuorumResponse
+            do {
+                answer = try client.blocking { try await $0.quorum(run: run, site: site, request) }
+            } catch let error as APIClientError where error.status != 0 && error.status != 502 && error.status != 503 {
+                throw MembershipError.noQuorum("quorum request refused (\(error.status)): \(error.message)")
+            } catch {
                 // The control plane is away: keep asking; training state is kept meanwhile.
                 Thread.sleep(forTimeInterval: 1)
                 continue
             }
-            if status == 503 || status == 502 {
-                Thread.sleep(forTimeInterval: 1)
-                continue
-            }
-            guard status == 200 else { throw MembershipError.noQuorum("quorum request refused (\(status)): \(Self.message(body))") }
-            switch body["status"] as? String {
-            case "formed":
-                guard let quorum = body["quorum"] as? [String: Any], let id = quorum["id"] as? Int, let ring = body["ring"] as? [[String: Any]] else {
-                    throw MembershipError.noQuorum("malformed quorum answer")
-                }
-                let members = ring.map {
-                    index(slot: $0["slot"] as? String ?? "", host: $0["host"] as? String ?? "", ringPort: $0["ringPort"] as? Int ?? 0,
-                          controlPort: $0["controlPort"] as? Int ?? 0)
-                }
-                let weights = (body["weights"] as? [Any])?.compactMap { ($0 as? NSNumber)?.floatValue }
-                return Quorum(id: UInt64(id), step: step, members: members, weights: weights?.count == members.count ? weights : nil)
-            case "missed":
+            switch answer.status {
+            case .formed:
+                guard let decision = answer.quorum else { throw MembershipError.noQuorum("a formed quorum without its decision") }
+                let members = answer.ring.map { index(slot: $0.slot, host: $0.host, ringPort: $0.ringPort, controlPort: $0.controlPort) }
+                let weights = answer.weights.map { $0.map(Float.init) }
+                return Quorum(id: decision.id, step: step, members: members, weights: weights?.count == members.count ? weights : nil)
+            case .missed:
                 throw MembershipError.missedStep(step)
-            case "stale":
-                let revision = body["revision"] as? Int ?? 0
+            case .stale:
+                let revision = answer.revision ?? 0
                 lock.lock()
                 pinned = (step, revision)
                 lock.unlock()
                 throw MembershipError.staleRevision(step: step, revision: revision)
-            default:
+            case .waiting:
                 continue
             }
         }
@@ -262,14 +246,18 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     }
 
     public func intend(step: Int) throws {
-        let (status, body) = try HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/intent", token: token, json: ["step": step, "slot": slot], timeout: 10)
-        guard status == 200 else { throw MembershipError.noQuorum("intent refused (\(status)): \(Self.message(body))") }
+        let (run, site, request) = (self.run, self.site, QuorumRequest(step: step, slot: slot))
+        do {
+            _ = try client.blocking { try await $0.intend(run: run, site: site, request) }
+        } catch {
+            throw MembershipError.noQuorum("intent refused: \(error)")
+        }
     }
 
     public func leave() {
         lock.lock()
         running = false
-        state = "draining"
+        state = .draining
         lock.unlock()
         try? beat(leaving: true)
     }
@@ -277,10 +265,9 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     public func completed(_ quorum: Quorum) {}
 
     public func donors(newerThan step: Int) -> [(peer: Int, outerStep: Int)] {
-        guard let (status, body) = try? HTTPCall.post(server, "/v1/runs/\(run)/sites/\(site)/donor", token: token, json: ["step": 0, "slot": slot], timeout: 10),
-              status == 200, let donorSlot = body["slot"] as? String, let donorStep = body["outerStep"] as? Int, donorStep > step else { return [] }
-        let peer = index(slot: donorSlot, host: body["host"] as? String ?? "", ringPort: body["ringPort"] as? Int ?? 0,
-                         controlPort: body["controlPort"] as? Int ?? 0)
-        return [(peer, donorStep)]
+        let (run, site, request) = (self.run, self.site, QuorumRequest(step: 0, slot: slot))
+        guard let donor = try? client.blocking({ try await $0.donor(run: run, site: site, request) }), donor.outerStep > step else { return [] }
+        let peer = index(slot: donor.slot, host: donor.host, ringPort: donor.ringPort, controlPort: donor.controlPort)
+        return [(peer, donor.outerStep)]
     }
 }

@@ -1,3 +1,4 @@
+import IntermeshAPI
 import IntermeshPlan
 
 /// The members of one outer step's all-reduce, as a coordinator decided them.
@@ -39,7 +40,7 @@ public protocol Membership: AnyObject, Sendable {
     func donors(newerThan step: Int) -> [(peer: Int, outerStep: Int)]
 
     /// What this member is doing, for its heartbeats.
-    func report(state: String, outerStep: Int)
+    func report(state: MemberState, outerStep: Int)
 
     /// The last outer step's mean training loss and inner-step throughput, for heartbeats.
     func report(loss: Double, tokensPerSecond: Double)

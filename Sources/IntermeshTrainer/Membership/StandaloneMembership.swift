@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 
 /// A replica leader's address for control requests.
 public struct PeerAddress: Sendable, Hashable {
@@ -7,6 +8,11 @@ public struct PeerAddress: Sendable, Hashable {
     public var host: String
     public var controlPort: Int
     public var ringPort: Int
+
+    /// As the control plane hears of it in heartbeats.
+    public var memberAddress: MemberAddress {
+        MemberAddress(host: host, ringPort: ringPort, controlPort: controlPort)
+    }
 }
 
 /// Membership from a static list of peers, without a control plane. The coordinator of a step is the
@@ -15,14 +21,14 @@ public struct PeerAddress: Sendable, Hashable {
 public final class StandaloneMembership: Membership, @unchecked Sendable {
     let peers: [PeerAddress]
     let me: Int
-    let room: QuorumRoom
+    let room: CoordinatorRoom
     let joinTimeout: Double
     let lock = NSLock()
     var lastMembers: [Int]
     /// Checked between polls: a stop signal ends a wait for a quorum.
     let shouldStop: @Sendable () -> Bool
 
-    public init(peers: [PeerAddress], me: Int, room: QuorumRoom, joinTimeout: Double, shouldStop: @escaping @Sendable () -> Bool = { false }) {
+    public init(peers: [PeerAddress], me: Int, room: CoordinatorRoom, joinTimeout: Double, shouldStop: @escaping @Sendable () -> Bool = { false }) {
         self.peers = peers
         self.me = me
         self.room = room
@@ -45,7 +51,7 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
             if shouldStop() { throw MembershipError.stopped }
             var waited = false
             for candidate in candidates where !unreachable.contains(candidate) || candidate == me {
-                let answer: QuorumRoom.Answer
+                let answer: CoordinatorRoom.Answer
                 if candidate == me {
                     answer = room.join(step: step, member: me, failed: failed?.id, suspects: suspects, timeout: ControlServer.pollSeconds)
                 } else {
@@ -114,7 +120,7 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
         return statuses.filter { $0.1 == newest }.map { (peer: $0.0, outerStep: $0.1) }
     }
 
-    public func report(state: String, outerStep: Int) {}
+    public func report(state: MemberState, outerStep: Int) {}
 
     public func peer(_ index: Int) -> PeerAddress { peers[index] }
 
@@ -140,14 +146,11 @@ public enum SnapshotClient {
     }
 }
 
-extension QuorumRoom {
+extension CoordinatorRoom {
     /// Brings a room that has not coordinated up to date with the last quorum its replica completed.
     func seed(previous members: Set<Int>, lastId: UInt64) {
         condition.lock()
-        if lastId > self.lastId {
-            self.lastId = lastId
-            previous = members
-        }
+        room.adopt(previous: members, lastId: lastId)
         condition.unlock()
     }
 }

@@ -1,16 +1,17 @@
 import Foundation
+import IntermeshAPI
 import Testing
 @testable import IntermeshTrainer
 
 /// The coordinator's rules, each as a small scenario with threads standing in for members.
-@Suite struct QuorumRoomTests {
-    func room(peers: Int = 3, min: Int = 2, timeout: Double = 0.5, probe: (@Sendable (Int) -> Bool)? = nil) -> QuorumRoom {
-        QuorumRoom(peerCount: peers, minReplicas: min, joinTimeout: timeout, previous: Set(0..<peers), lastId: 0, probe: probe)
+@Suite struct CoordinatorRoomTests {
+    func room(peers: Int = 3, min: Int = 2, timeout: Double = 0.5, probe: (@Sendable (Int) -> Bool)? = nil) -> CoordinatorRoom {
+        CoordinatorRoom(peerCount: peers, minReplicas: min, joinTimeout: timeout, previous: Set(0..<peers), lastId: 0, probe: probe)
     }
 
     /// Members join concurrently; returns each one's answer.
-    func join(_ room: QuorumRoom, step: Int, members: [Int], failed: UInt64? = nil, timeout: Double = 5) -> [Int: QuorumRoom.Answer] {
-        nonisolated(unsafe) var answers: [Int: QuorumRoom.Answer] = [:]
+    func join(_ room: CoordinatorRoom, step: Int, members: [Int], failed: UInt64? = nil, timeout: Double = 5) -> [Int: CoordinatorRoom.Answer] {
+        nonisolated(unsafe) var answers: [Int: CoordinatorRoom.Answer] = [:]
         let lock = NSLock()
         let group = DispatchGroup()
         for member in members {
@@ -90,7 +91,7 @@ import Testing
     }
 }
 
-extension QuorumRoom.Answer: Hashable {
+extension CoordinatorRoom.Answer: Hashable {
     public func hash(into hasher: inout Hasher) {
         switch self {
         case let .quorum(q): hasher.combine(q.id); hasher.combine(q.members)

@@ -1,31 +1,9 @@
 import Foundation
+import IntermeshAPI
 import IntermeshPlan
 
-/// Desired against actual for one site.
-public struct SiteDiff: Codable, Sendable, Equatable {
-    public var site: String
-    public var desired: Int
-    public var live: Int
-    /// Desired slots with no live member.
-    public var missing: [String]
-    /// Members on slots the plan does not have (a removed site or replica, or a slot never planned).
-    public var extra: [String]
-    /// Members that missed two heartbeats but are not yet past the timeout.
-    public var stale: [String]
-    /// Members whose acknowledged revision is not the active one.
-    public var skewed: [String]
-
-    public var inSync: Bool { missing.isEmpty && extra.isEmpty && stale.isEmpty && skewed.isEmpty }
-}
-
-/// What `intermesh diff RUN` shows: per site, missing, extra, stale and out-of-date replicas.
-public struct MeshDiff: Codable, Sendable, Equatable {
-    public var run: String
-    public var contentHash: String
-    public var sites: [SiteDiff]
-
-    public var inSync: Bool { sites.allSatisfy(\.inSync) }
-
+extension MeshDiff {
+    /// Desired against actual: the plan's slots against the live members.
     public static func compute(plan: Plan, members: [MemberRecord], now: Date) -> MeshDiff {
         let policy = plan.run.spec.faultPolicy
         let alive = members.filter { $0.isLive(at: now, timeout: policy.heartbeatTimeout.seconds) }

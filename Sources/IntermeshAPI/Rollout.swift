@@ -90,7 +90,8 @@ public struct RolloutState: Codable, Sendable, Equatable {
         RolloutState(schedule: RevisionSchedule(entries: [.init(revision: revision, fromStep: 0)]))
     }
 
-    mutating func archive(_ rollout: Rollout) {
+    /// Keeps a finished rollout in the history (the last 100).
+    public mutating func archive(_ rollout: Rollout) {
         history.append(rollout)
         if history.count > 100 { history.removeFirst(history.count - 100) }
     }

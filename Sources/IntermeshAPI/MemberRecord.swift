@@ -65,27 +65,6 @@ public struct MemberAddress: Codable, Sendable, Hashable {
     }
 }
 
-/// Launch history of one replica slot, for its restart budget.
-public struct SlotRecord: Codable, Sendable, Hashable {
-    public var launches: [Date]
-    public var quarantined: Bool
-    /// The member id of the last recorded launch: a registration of that member is not a second launch.
-    public var lastMember: String?
-
-    public init(launches: [Date] = [], quarantined: Bool = false, lastMember: String? = nil) {
-        self.launches = launches
-        self.quarantined = quarantined
-        self.lastMember = lastMember
-    }
-
-    /// Records a launch of `member` at `now`, once per member; keeps the last 64.
-    public mutating func recordLaunch(of member: String, at now: Date) {
-        guard member != lastMember else { return }
-        launches = Array((launches + [now]).suffix(64))
-        lastMember = member
-    }
-}
-
 /// A run condition, as in Kubernetes: a type, a status, why, and the generation it was computed for.
 public struct RunCondition: Codable, Sendable, Hashable {
     public var type: String
@@ -93,12 +72,15 @@ public struct RunCondition: Codable, Sendable, Hashable {
     public var reason: String
     public var message: String
     public var observedGeneration: Int
+    /// When `status` last changed.
+    public var lastTransitionTime: Date?
 
-    public init(type: String, status: Bool, reason: String, message: String, observedGeneration: Int) {
+    public init(type: String, status: Bool, reason: String, message: String, observedGeneration: Int, lastTransitionTime: Date? = nil) {
         self.type = type
         self.status = status
         self.reason = reason
         self.message = message
         self.observedGeneration = observedGeneration
+        self.lastTransitionTime = lastTransitionTime
     }
 }

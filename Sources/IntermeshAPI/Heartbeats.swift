@@ -1,0 +1,104 @@
+import Foundation
+
+/// One member's heartbeat; an agent batches its site's members into one request.
+public struct MemberBeat: Codable, Sendable {
+    public var id: String
+    public var slot: String
+    public var incarnation: Int?
+    public var state: MemberState
+    public var outerStep: Int?
+    /// Content hash of the revision the member trains with.
+    public var revision: String?
+    /// The deathrattle: the member is leaving now.
+    public var leaving: Bool?
+    public var loss: Double?
+    public var tokensPerSecond: Double?
+    /// The member leader's ring and control endpoints; peers learn them from quorum answers.
+    public var address: MemberAddress?
+    /// The newest revision the member has loaded (it switches to it at its activation step).
+    public var acknowledged: Int?
+    /// The revision it trains with now.
+    public var activeRevision: Int?
+    /// Evaluation loss of its local parameters at its last outer step (the canary gate compares it).
+    public var evalLoss: Double?
+
+    public init(id: String, slot: String, incarnation: Int? = nil, state: MemberState, outerStep: Int? = nil, revision: String? = nil,
+                leaving: Bool? = nil, loss: Double? = nil, tokensPerSecond: Double? = nil, address: MemberAddress? = nil,
+                acknowledged: Int? = nil, activeRevision: Int? = nil, evalLoss: Double? = nil) {
+        self.id = id
+        self.slot = slot
+        self.incarnation = incarnation
+        self.state = state
+        self.outerStep = outerStep
+        self.revision = revision
+        self.leaving = leaving
+        self.loss = loss
+        self.tokensPerSecond = tokensPerSecond
+        self.address = address
+        self.acknowledged = acknowledged
+        self.activeRevision = activeRevision
+        self.evalLoss = evalLoss
+    }
+
+    /// A member id: 1 to 64 ASCII letters, digits or '-' (a UUID, or a name like `m-3-17`).
+    public static func isValid(id: String) -> Bool {
+        guard (1...64).contains(id.utf8.count) else { return false }
+        return id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
+                true
+            default:
+                false
+            }
+        }
+    }
+}
+
+public struct HeartbeatBody: Codable, Sendable {
+    public var members: [MemberBeat]
+
+    public init(members: [MemberBeat]) {
+        self.members = members
+    }
+}
+
+/// A directive for a site's agent, from the latest reconcile pass.
+public struct Directive: Codable, Sendable, Equatable {
+    public enum Action: String, Codable, Sendable {
+        /// Start a new incarnation of the slot.
+        case launch
+        /// Drain the member: it contributes its current outer step, then leaves.
+        case stop
+    }
+
+    public var action: Action
+    public var slot: String
+    public var member: String?
+    public var reason: String?
+
+    public init(action: Action, slot: String, member: String? = nil, reason: String? = nil) {
+        self.action = action
+        self.slot = slot
+        self.member = member
+        self.reason = reason
+    }
+}
+
+public struct HeartbeatResponse: Codable, Sendable {
+    /// The active revision: members acknowledge it in their next heartbeat.
+    public var activeRevision: Int
+    public var contentHash: String
+    public var directives: [Directive]
+    /// Members of this request that should leave after contributing their current outer step.
+    public var drain: [String]
+    /// From which outer step each revision is active (members load each and switch at its step).
+    public var schedule: [RevisionSchedule.Entry]
+
+    public init(activeRevision: Int, contentHash: String, directives: [Directive], drain: [String], schedule: [RevisionSchedule.Entry]) {
+        self.activeRevision = activeRevision
+        self.contentHash = contentHash
+        self.directives = directives
+        self.drain = drain
+        self.schedule = schedule
+    }
+}
