@@ -123,10 +123,12 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // Golden files for the tests that compare rendered output (plans, diffs, CLI output).
+        .target(name: "GoldenFiles", path: "Tests/GoldenFiles"),
         .testTarget(name: "IntermeshAPITests", dependencies: ["IntermeshAPI"]),
         .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"]),
-        .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan"]),
-        .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI", "IntermeshAPI"]),
+        .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan", "GoldenFiles"]),
+        .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI", "IntermeshAPI", "GoldenFiles"]),
         .testTarget(name: "IntermeshTrainerTests", dependencies: ["IntermeshTrainer", "IntermeshAPI"]),
         .testTarget(name: "IntermeshControlTests", dependencies: ["IntermeshControl", "IntermeshAPI"]),
         .testTarget(name: "IntermeshStoreTests", dependencies: ["IntermeshStore", "IntermeshAPI"]),

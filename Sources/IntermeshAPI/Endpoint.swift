@@ -31,7 +31,12 @@ public enum Endpoint {
         "/v1/runs/\(run)/sites/\(site)/\(call.rawValue)"
     }
 
+    /// Long-polls a site's revision schedule: answered when its version differs from `after`, or after `wait` seconds.
+    public static func schedule(_ run: String, _ site: String, after: Int, wait: Int) -> String {
+        Self.site(run, site, .schedule) + "?after=\(after)&wait=\(wait)"
+    }
+
     public enum SiteCall: String, Sendable {
-        case plan, heartbeats, quorum, intent, donor, agent
+        case plan, heartbeats, quorum, intent, donor, agent, schedule
     }
 }

@@ -102,3 +102,18 @@ public struct HeartbeatResponse: Codable, Sendable {
         self.schedule = schedule
     }
 }
+
+/// `GET .../schedule?after=V&wait=S`: a site's revision schedule, answered once its version differs from `V` or
+/// after `S` seconds (a long poll members hold open, so they hear of a new revision at once).
+public struct ScheduleResponse: Codable, Sendable {
+    /// Changes whenever the run's schedule does; pass it back as `after`.
+    public var version: Int
+    public var activeRevision: Int
+    public var schedule: [RevisionSchedule.Entry]
+
+    public init(version: Int, activeRevision: Int, schedule: [RevisionSchedule.Entry]) {
+        self.version = version
+        self.activeRevision = activeRevision
+        self.schedule = schedule
+    }
+}

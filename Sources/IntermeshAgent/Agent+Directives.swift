@@ -39,7 +39,7 @@ extension Agent {
         guard let sitePlan = plan.site(named: site) else { return [] }
         return state.replicas.filter { record in
             guard let replica = sitePlan.replicas.first(where: { $0.slot == record.slot }) else { return false }
-            return Self.signature(replica, of: sitePlan) != record.signature
+            return replica.launchSignature != record.signature
         }
     }
 
@@ -51,28 +51,6 @@ extension Agent {
             requestStop(record.member, reason: "its launch changed in revision \(revision ?? 0)", drain: false)
         }
     }
-
-    /// What a replica's launch depends on; a change of any of it needs a relaunch. (Data shards are left out:
-    /// a running replica keeps sampling its shard when the run grows.)
-    static func signature(_ replica: ReplicaPlan, of site: SitePlan) -> String {
-        func environment(_ env: [String: String]) -> String {
-            env.filter { !Self.runIdentity.contains($0.key) }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1}")
-        }
-        let parts: [String] = [
-            site.launcher.rawValue, environment(site.env),
-            site.secretEnv.joined(separator: ","), replica.host, replica.ranks.map { "\($0.host)/\($0.localRank)" }.joined(separator: ","),
-            "\(replica.ports.ring),\(replica.ports.recovery),\(replica.ports.rendezvous),\(replica.ports.metrics)",
-            environment(replica.env),
-            replica.command.joined(separator: "\u{1}"),
-        ]
-        return parts.joined(separator: "\u{2}")
-    }
-
-    /// Variables the planner derives from the whole run; they change with every revision (or with the run's
-    /// size) and a running replica does without the new values.
-    static let runIdentity: Set<String> = [
-        "INTERMESH_REVISION_HASH", "INTERMESH_REPLICA_COUNT", "INTERMESH_DATA_SHARDS", "INTERMESH_REPLICA_INDEX", "INTERMESH_DATA_SHARD",
-    ]
 
     /// Fetches a revision's plan and renders its launch files into `revisions/<n>/`.
     func load(revision number: Int) async throws {
@@ -137,7 +115,7 @@ extension Agent {
             let started = pid > 0 ? ReplicaProcess.ProcStat(pid: pid)?.startTime ?? 0 : 0
             state.incarnations[replica.slot] = incarnation
             var record = ReplicaRecord(slot: replica.slot, member: member, incarnation: incarnation, pid: pid, startTime: started,
-                                       revision: revision, signature: Self.signature(replica, of: sitePlan), log: log, launchedAt: Date())
+                                       revision: revision, signature: replica.launchSignature, log: log, launchedAt: Date())
             record.jobId = jobId
             state.replicas.append(record)
             save()

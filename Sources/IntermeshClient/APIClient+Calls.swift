@@ -1,6 +1,8 @@
 import Foundation
 import IntermeshAPI
+import AsyncHTTPClient
 import NIOCore
+import NIOPosix
 
 /// Every `/v1` call as a typed method: the paths and bodies are written here once for all callers.
 extension APIClient {
@@ -60,12 +62,33 @@ extension APIClient {
         try await post(Endpoint.site(run, site, .donor), request)
     }
 
+    /// Waits (up to `wait` seconds, at most 60) for the site's revision schedule to change from version `after`.
+    public func schedule(run: String, site: String, after: Int, wait: Int = 30) async throws -> ScheduleResponse {
+        try Self.decoder.decode(ScheduleResponse.self, from: try await send(.GET, Endpoint.schedule(run, site, after: after, wait: wait),
+                                                                            timeout: .seconds(Int64(wait) + 10)).body)
+    }
+
     public func report(run: String, site: String, _ report: AgentReport) async throws -> AgentResponse {
         try await post(Endpoint.site(run, site, .agent), report)
     }
 }
 
 extension APIClient {
+    /// A client with an HTTP client and an event-loop thread of its own, for a process that must release them before
+    /// it exits (the reference engine ends MPI after its last call; NIO must not be running then). Call `shutdown`.
+    public static func owning(server: String, token: String?, timeout: TimeAmount) -> APIClient {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        return APIClient(server: server, token: token, environment: [:], timeout: timeout,
+                         http: HTTPClient(eventLoopGroupProvider: .shared(group)), group: group)
+    }
+
+    /// Ends an `owning` client: requests in flight fail, its thread stops.
+    public func shutdown() {
+        guard let group = ownedGroup else { return }
+        try? http.syncShutdown()
+        try? group.syncShutdownGracefully()
+    }
+
     /// Runs a call from a plain (non-async) thread and waits for it: the reference engine's membership threads
     /// block on their calls. Never call it from a task of the cooperative pool.
     public func blocking<T: Sendable>(_ call: @escaping @Sendable (APIClient) async throws -> T) throws -> T {

@@ -4,6 +4,7 @@ import IntermeshAPI
 import IntermeshAPI
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// A failure the server reported (its JSON error), or one reaching it.
 public struct APIClientError: Error, CustomStringConvertible, Sendable {
@@ -40,11 +41,19 @@ public struct APIClient: Sendable {
     public var token: String?
     public var timeout: TimeAmount
     public var http: HTTPClient
+    /// The event loops of an `owning` client, shut down with it.
+    let ownedGroup: MultiThreadedEventLoopGroup?
 
     /// `--server`, else `$INTERMESH_SERVER`, else http://127.0.0.1:7700; `--token`, else `$INTERMESH_TOKEN`.
     public init(server: String?, token: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
                 timeout: TimeAmount = .seconds(30), http: HTTPClient = .shared) {
+        self.init(server: server, token: token, environment: environment, timeout: timeout, http: http, group: nil)
+    }
+
+    init(server: String?, token: String?, environment: [String: String], timeout: TimeAmount, http: HTTPClient,
+         group: MultiThreadedEventLoopGroup?) {
         self.http = http
+        ownedGroup = group
         var base = server ?? environment["INTERMESH_SERVER"] ?? "http://127.0.0.1:7700"
         while base.hasSuffix("/") { base.removeLast() }
         self.server = base

@@ -12,15 +12,18 @@ public struct ReconcileInput: Sendable {
     public var slots: [String: SlotRecord]
     /// The run's conditions as the last pass left them (their transition times carry over).
     public var conditions: [RunCondition]
+    /// The heartbeat timeout members are held to, when it is not the plan's (a rollout changing it is under way).
+    public var heartbeatTimeout: TimeInterval?
     public var now: Date
 
     public init(generation: Int, plan: Plan?, members: [MemberRecord], slots: [String: SlotRecord] = [:], conditions: [RunCondition] = [],
-                now: Date) {
+                heartbeatTimeout: TimeInterval? = nil, now: Date) {
         self.generation = generation
         self.plan = plan
         self.members = members
         self.slots = slots
         self.conditions = conditions
+        self.heartbeatTimeout = heartbeatTimeout
         self.now = now
     }
 }
@@ -109,7 +112,7 @@ public enum Reconciler {
         live.reserveCapacity(input.members.count)
         for member in input.members {
             let silence = input.now.timeIntervalSince(member.lastHeartbeat)
-            let timeout = policy?.heartbeatTimeout.seconds ?? 10
+            let timeout = input.heartbeatTimeout ?? policy?.heartbeatTimeout.seconds ?? 10
             if member.leaving {
                 actions.append(.evict(member: member.id, reason: "left (deathrattle)"))
                 events.append(.memberLeft(member: member.id, slot: member.slot))

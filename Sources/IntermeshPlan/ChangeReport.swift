@@ -17,6 +17,8 @@ public struct ChangeReport: Codable, Sendable, Equatable {
     public var impact: [Impact]
     /// Immutable fields with what to do instead; apply refuses while there are any.
     public var refusals: [String]
+    /// Per site, the slots whose launch changes (their launch signatures differ): relaunched one at a time.
+    public var relaunches: [String: [String]]
 
     public init(run: String, revision: Int?, old: Plan, new: Plan) {
         let diff = SpecDiff(old: old.run, new: new.run)
@@ -26,6 +28,7 @@ public struct ChangeReport: Codable, Sendable, Equatable {
         summary = diff.summary
         refusals = diff.immutable.map { "\($0.path): \(SpecDiff.advice($0))" }
         impact = Self.impact(old: old, new: new)
+        relaunches = new.relaunches(from: old)
     }
 
     public var differs: Bool { !changes.isEmpty }
@@ -74,6 +77,9 @@ public struct ChangeReport: Codable, Sendable, Equatable {
         }
         text += summary + "\n"
         for line in impact { text += "  \(line.name): \(line.old) -> \(line.new)\n" }
+        for (site, slots) in relaunches.sorted(by: { $0.key < $1.key }) {
+            text += "  relaunches at \(site): \(slots.joined(separator: ", ")) (their launch changes; one at a time)\n"
+        }
         for refusal in refusals { text += paint("cannot apply: \(refusal)", .bad) + "\n" }
         return text
     }

@@ -61,6 +61,23 @@ public struct ReplicaPlan: Codable, Sendable, Hashable {
     public var env: [String: String]
     /// Program and arguments each process of the replica runs (the launcher wraps it).
     public var command: [String]
+    /// A digest of everything the replica's launch depends on (`LaunchSignature`): a running replica launched with
+    /// another signature is relaunched. The agent and the control plane's rollout both read it from here.
+    public var launchSignature: String
+
+    public init(slot: String, index: Int, globalIndex: Int, host: String, ranks: [RankPlan], ports: Ports, dataShard: DataShard,
+                env: [String: String], command: [String], launchSignature: String = "") {
+        self.slot = slot
+        self.index = index
+        self.globalIndex = globalIndex
+        self.host = host
+        self.ranks = ranks
+        self.ports = ports
+        self.dataShard = dataShard
+        self.env = env
+        self.command = command
+        self.launchSignature = launchSignature
+    }
 
     public var worldSize: Int { ranks.count }
     /// Directory of the replica's launch files, relative to the plan directory.

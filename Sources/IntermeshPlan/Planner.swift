@@ -18,9 +18,11 @@ public enum Planner {
         var first: (host: String, port: Int)?
         var sites: [SitePlan] = []
         sites.reserveCapacity(spec.sites.count)
+        let inputs = SpecDiff.launchInputs(of: run)
 
         for site in spec.sites {
             let launcher = site.launcher
+            let siteDigest = LaunchSignature.siteDigest(everySite: inputs.everySite, site: inputs.sites[site.name] ?? [])
             let leaders = launcher.replicaHosts(count: site.replicas, ranksPerReplica: site.ranksPerReplica)
             var replicas: [ReplicaPlan] = []
             replicas.reserveCapacity(site.replicas)
@@ -48,9 +50,10 @@ public enum Planner {
                     "INTERMESH_DATA_SHARD": String(shard.index),
                 ]
                 env.merge(adapter.env(run, info)) { _, engine in engine }
-                replicas.append(ReplicaPlan(
-                    slot: slot, index: index, globalIndex: globalIndex, host: host, ranks: ranks, ports: ports,
-                    dataShard: shard, env: env, command: adapter.command(run, info)))
+                var replica = ReplicaPlan(slot: slot, index: index, globalIndex: globalIndex, host: host, ranks: ranks, ports: ports,
+                                          dataShard: shard, env: env, command: adapter.command(run, info))
+                replica.launchSignature = LaunchSignature.of(replica, siteDigest: siteDigest)
+                replicas.append(replica)
                 globalIndex += 1
                 globalRank += site.ranksPerReplica
             }

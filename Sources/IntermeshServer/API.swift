@@ -34,6 +34,7 @@ struct API {
         router.post("/v1/runs/:run/sites/:site/heartbeats") { request, context in try await heartbeats(request, context) }
         router.get("/v1/runs/:run/diff") { _, context in try await diff(context) }
         router.get("/v1/runs/:run/members") { _, context in try await members(context) }
+        router.get("/v1/runs/:run/sites/:site/schedule") { request, context in try await schedule(request, context) }
         router.post("/v1/runs/:run/sites/:site/quorum") { request, context in try await quorum(request, context) }
         router.post("/v1/runs/:run/sites/:site/intent") { request, context in try await intent(request, context) }
         router.post("/v1/runs/:run/sites/:site/donor") { request, context in try await donor(request, context) }
@@ -232,10 +233,29 @@ extension API {
         try await plane.members.beat(run: name, records, now: now)
         ServerMetrics.heartbeatMembers(run: name).increment(by: records.count)
         let (directives, drain) = await reconciliation.orders(run: name, site: site, members: records.map(\.id))
-        let schedule = try await plane.rolloutState(of: name)?.schedule.entries ?? [.init(revision: run.activeRevision, fromStep: 0)]
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives,
-                                                       drain: drain,
-                                                       schedule: schedule.filter { $0.covers(site) }))
+                                                       drain: drain, schedule: try await plane.schedule(of: run, site: site)))
+    }
+
+    /// Long-poll (up to `wait` seconds, at most 60) for the run's revision schedule to change from version `after`.
+    func schedule(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        let site: String = try context.parameters.require("site")
+        _ = try context.requireSite(run: name, site: site)
+        _ = try await plane.requireRun(name)
+        let query = request.uri.queryParameters
+        let after = try query.get("after").map { value -> Int in
+            guard let number = Int(value) else { throw APIError.badRequest("after must be a schedule version (an integer)") }
+            return number
+        } ?? -1
+        let wait = try query.get("wait").map { value -> Int in
+            guard let seconds = Int(value), (0...60).contains(seconds) else { throw APIError.badRequest("wait must be 0 to 60 seconds") }
+            return seconds
+        } ?? 30
+        let version = await plane.scheduleChanges.wait(run: name, after: after, timeout: .seconds(wait))
+        let run = try await plane.requireRun(name)
+        return try JSONBody.response(ScheduleResponse(version: version, activeRevision: run.activeRevision,
+                                                      schedule: try await plane.schedule(of: run, site: site)))
     }
 
     func members(_ context: ServerContext) async throws -> Response {
@@ -264,13 +284,13 @@ extension API {
         }
     }
 
-    func memberContext(_ context: ServerContext) async throws -> (String, String, Plan) {
+    func memberContext(_ context: ServerContext) async throws -> (run: RunRecord, site: String, plan: Plan) {
         let name = try runName(context)
         let site: String = try context.parameters.require("site")
         _ = try context.requireSite(run: name, site: site)
         let run = try await plane.requireRun(name)
         guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
-        return (name, site, plan)
+        return (run, site, plan)
     }
 
     /// Where each slot's leader listens: as the member advertised it, else as the plan places it.
@@ -289,7 +309,8 @@ extension API {
 
     /// Long-poll (up to 10 s) for outer step k's quorum.
     func quorum(_ request: Request, _ context: ServerContext) async throws -> Response {
-        let (name, site, plan) = try await memberContext(context)
+        let (run, site, plan) = try await memberContext(context)
+        let name = run.name
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
         guard body.step >= 0 else { throw APIError.badRequest("step must not be negative") }
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
@@ -304,12 +325,13 @@ extension API {
         let policy = plan.run.spec.faultPolicy
         let registry = plane.members
         let now = plane.now
+        let timeout = await plane.heartbeatTimeout(of: run, plan: plan)
         let answer = await board.join(
             run: name, step: body.step, slot: body.slot, failed: body.failed, plan: plan.contentHash,
             planned: { plan.sites.flatMap(\.replicas).map(\.slot) },
             rules: QuorumRules(minReplicas: policy.minReplicas, joinTimeout: policy.joinTimeout.seconds),
             tick: policy.quorumTick.seconds, deadline: plane.now().addingTimeInterval(10)) {
-                await registry.liveness(of: name, timeout: policy.heartbeatTimeout.seconds, now: now())
+                await registry.liveness(of: name, timeout: timeout, now: now())
             }
         switch answer {
         case let .formed(decision):
@@ -326,7 +348,8 @@ extension API {
 
     /// A recovered member announces the step it joins, so the quorum of that step waits for it.
     func intent(_ request: Request, _ context: ServerContext) async throws -> Response {
-        let (name, site, plan) = try await memberContext(context)
+        let (run, site, plan) = try await memberContext(context)
+        let name = run.name
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
         await board.intend(run: name, step: body.step, slot: body.slot)
@@ -335,14 +358,13 @@ extension API {
 
     /// An up-to-date live member to recover from, spread so no donor serves two joiners while another is free.
     func donor(_ request: Request, _ context: ServerContext) async throws -> Response {
-        let (name, site, plan) = try await memberContext(context)
+        let (run, site, plan) = try await memberContext(context)
+        let name = run.name
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
-        let policy = plan.run.spec.faultPolicy
+        let timeout = await plane.heartbeatTimeout(of: run, plan: plan)
         let now = plane.now()
-        let live = await plane.members.members(of: name).filter {
-            $0.slot != body.slot && $0.isLive(at: now, timeout: policy.heartbeatTimeout.seconds)
-        }
+        let live = await plane.members.members(of: name).filter { $0.slot != body.slot && $0.isLive(at: now, timeout: timeout) }
         guard let newest = live.map(\.outerStep).max() else { throw APIError.notFound("no live member to recover from") }
         let donors = live.filter { $0.outerStep == newest }.map(\.slot)
         let chosen = await reconciliation.assignDonor(run: name, joiner: body.slot, donors: donors)

@@ -13,6 +13,8 @@ public struct ControlPlane: Sendable {
     let plans = PlanCache()
     let rollouts = RolloutCache()
     public let pace = StepPace()
+    /// Wakes members waiting for a run's revision schedule to change.
+    public let scheduleChanges = ScheduleChanges()
 
     public init(store: any Store, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
@@ -44,7 +46,7 @@ public struct ControlPlane: Sendable {
                     "\(diff.immutable.map(\.path).joined(separator: ", ")) cannot change within a run; nothing was applied",
                     details: diff.immutable.map { "\($0.path): \($0.old ?? "") -> \($0.new ?? ""): \(SpecDiff.advice($0))" })
             }
-            needs = ChangeNeeds(diff)
+            needs = ChangeNeeds(diff, relaunching: Set(plan.relaunches(from: active).keys))
         }
         let policy = await rolloutPolicy(run, name: name)
         let currentStep = await currentStep(of: name)
@@ -65,6 +67,7 @@ public struct ControlPlane: Sendable {
         do {
             let outcome = try await store.apply(request)
             await rollouts.set(nil, run: name)
+            if case .unchanged = outcome {} else { await scheduleChanges.changed(run: name) }
             return Applied(outcome: outcome, warnings: loaded.diagnostics.filter { !$0.isError }.map(\.description))
         } catch let error as StoreError {
             if case let .conflict(current) = error.code {
@@ -79,6 +82,23 @@ public struct ControlPlane: Sendable {
         try await plans.plan(run: run.name, revision: run.activeRevision) {
             try await store.revision(of: run.name, number: run.activeRevision)?.plan
         }
+    }
+
+    /// A revision's plan, decoded (cached with the active one).
+    public func plan(of run: String, revision: Int) async throws -> Plan? {
+        try await plans.plan(run: run, revision: revision) {
+            try await store.revision(of: run, number: revision)?.plan
+        }
+    }
+
+    /// The heartbeat timeout members of a run are held to now. Members switch to a revision's heartbeat interval at
+    /// its activation step, so while a rollout is under way some still beat at the interval of the revision it
+    /// started from: the longer of the two timeouts applies until it finishes.
+    public func heartbeatTimeout(of run: RunRecord, plan: Plan) async -> TimeInterval {
+        let active = plan.run.spec.faultPolicy.heartbeatTimeout.seconds
+        guard let rollout = try? await rolloutState(of: run.name)?.current, !rollout.phase.finished, rollout.from != run.activeRevision,
+              let from = try? await self.plan(of: run.name, revision: rollout.from) else { return active }
+        return max(active, from.run.spec.faultPolicy.heartbeatTimeout.seconds)
     }
 
     /// The spec's rollout settings, with the lead raised where outer steps are so short that members would not
@@ -100,9 +120,17 @@ public struct ControlPlane: Sendable {
     /// Changes the rollout state in one transaction (see `Store.updateRolloutState`) and keeps the cache.
     @discardableResult
     public func updateRollout(run: String, _ transform: @Sendable (RolloutState?) throws -> RolloutUpdate?) async throws -> RolloutState? {
+        let before = try await rolloutState(of: run)?.schedule
         let state = try await store.updateRolloutState(run: run, now: now(), transform)
         await rollouts.set(state, run: run)
+        if state?.schedule != before { await scheduleChanges.changed(run: run) }
         return state
+    }
+
+    /// From which outer step each revision is active at `site`, as members follow it.
+    public func schedule(of run: RunRecord, site: String) async throws -> [RevisionSchedule.Entry] {
+        let entries = try await rolloutState(of: run.name)?.schedule.entries ?? [.init(revision: run.activeRevision, fromStep: 0)]
+        return entries.filter { $0.covers(site) }
     }
 
     /// The newest outer step a live member of the run has completed.

@@ -99,20 +99,27 @@ public actor MemberRegistry {
 
 /// Decoded plans of revisions, so requests do not decode a plan each time. Requests that miss together
 /// share one decode: after a restart a thousand agents' first heartbeats must not each decode a
-/// 100,000-replica plan.
+/// 100,000-replica plan. Each run keeps its two newest revisions: the active one and, during a rollout, the
+/// one it started from.
 public actor PlanCache {
-    var plans: [String: Task<Plan?, Error>] = [:]
+    struct Key: Hashable {
+        var run: String
+        var revision: Int
+    }
+
+    var plans: [Key: Task<Plan?, Error>] = [:]
 
     public init() {}
 
     public func plan(run: String, revision: Int, load: @escaping @Sendable () async throws -> String?) async throws -> Plan? {
-        let key = "\(run)#\(revision)"
+        let key = Key(run: run, revision: revision)
         if let pending = plans[key] { return try await pending.value }
         let task = Task<Plan?, Error> {
             guard let text = try await load() else { return nil }
             return try JSONDecoder().decode(Plan.self, from: Data(text.utf8))
         }
-        plans = plans.filter { !$0.key.hasPrefix("\(run)#") }
+        let kept = Set(plans.keys.filter { $0.run == run }.map(\.revision).sorted().suffix(1)).union([revision])
+        plans = plans.filter { $0.key.run != run || kept.contains($0.key.revision) }
         plans[key] = task
         do {
             guard let plan = try await task.value else {

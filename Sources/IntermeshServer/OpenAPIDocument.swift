@@ -30,6 +30,7 @@ enum OpenAPIDocument {
                 "delete": op("Delete a run with its revisions and events", "operator", responses: ["200": "Deleted"].merging(errors) { a, _ in a }),
             ],
             "/v1/runs/{run}/stop": ["parameters": [runParameter], "post": op("Stop a run (its members drain)", "operator", responses: ["200": "Stopped"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/resume": ["parameters": [runParameter], "post": op("Start a stopped or failed run again (its agents relaunch its replicas, which resume from checkpoints)", "operator", responses: ["200": "Running"].merging(errors) { a, _ in a })],
             "/v1/runs/{run}/revisions": ["parameters": [runParameter], "get": op("Revision history", "viewer", responses: ["200": "Revisions"].merging(errors) { a, _ in a })],
             "/v1/runs/{run}/revisions/{number}": [
                 "parameters": [runParameter, ["name": "number", "in": "path", "required": true, "schema": ["type": "integer"]]],
@@ -52,6 +53,16 @@ enum OpenAPIDocument {
             "/v1/runs/{run}/sites/{site}/quorum": [
                 "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
                 "post": op("Long-poll (10 s) for outer step k's quorum: formed, missed or waiting", "agent (of that run and site)", responses: ["200": "Quorum"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/runs/{run}/sites/{site}/intent": [
+                "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
+                "post": op("A recovered member announces the outer step it joins: that step's quorum waits for it", "agent (of that run and site)", responses: ["200": "The step"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/runs/{run}/sites/{site}/schedule": [
+                "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]],
+                               ["name": "after", "in": "query", "schema": ["type": "integer"], "description": "The schedule version the member has; answered at once when it differs"],
+                               ["name": "wait", "in": "query", "schema": ["type": "integer", "minimum": 0, "maximum": 60], "description": "Seconds to hold the request (default 30)"]],
+                "get": op("Long-poll for the site's revision schedule: answered when an apply, activation, promotion or revert changes it, or after wait seconds", "agent (of that run and site)", responses: ["200": "Version, active revision and schedule"].merging(errors) { a, _ in a }),
             ],
             "/v1/runs/{run}/sites/{site}/donor": [
                 "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],

@@ -90,7 +90,7 @@ public actor Reconciliation {
             let started = ContinuousClock.now
             let now = plane.now()
             let plan = run.phase == .running ? try await plane.activePlan(of: run) : nil
-            let timeout = plan?.run.spec.faultPolicy.heartbeatTimeout.seconds ?? 10
+            let timeout = if let plan { await plane.heartbeatTimeout(of: run, plan: plan) } else { 10.0 }
             let summary = await plane.members.summary(of: run.name)
             let key = PassKey(membership: summary.version, revision: run.activeRevision, phase: run.phase.rawValue, generation: run.generation)
             let rollingOut = try await plane.rolloutState(of: run.name)?.current.map { !$0.phase.finished } ?? false
@@ -112,7 +112,8 @@ public actor Reconciliation {
             let covered = Set(members.filter { $0.isLive(at: now, timeout: timeout) }.map(\.slot))
             let uncovered = (plan?.sites ?? []).flatMap(\.replicas).map(\.slot).filter { !covered.contains($0) }
             let slots = try await plane.store.slots(of: run.name, named: uncovered)
-            let input = ReconcileInput(generation: run.generation, plan: plan, members: members, slots: slots, conditions: run.conditions, now: now)
+            let input = ReconcileInput(generation: run.generation, plan: plan, members: members, slots: slots, conditions: run.conditions,
+                                       heartbeatTimeout: timeout, now: now)
             // A pass over 100,000 members is a few hundred milliseconds of pure compute: run it off the
             // cooperative pool so request handling keeps its threads.
             let result = await withCheckedContinuation { continuation in
@@ -169,7 +170,7 @@ public actor Reconciliation {
             runtime.lastFull = PassKey.Last(key: key, due: now.addingTimeInterval(min(60, result.backoffEndsAfter ?? 60)))
             runs[run.name] = runtime
             if let plan {
-                try await advanceRollout(run: run, plan: plan, members: members, pending: runtime.pendingRestarts, now: now)
+                try await advanceRollout(run: run, plan: plan, members: members, timeout: timeout, pending: runtime.pendingRestarts, now: now)
             }
             ServerMetrics.members(run: run.name).record(members.count - evicted.count)
             ServerMetrics.reconcilePass(full: true).record(duration: ContinuousClock.now - started)
@@ -181,10 +182,9 @@ public actor Reconciliation {
 
 extension Reconciliation {
     /// Moves the run's rollout on from what its live members report.
-    func advanceRollout(run: RunRecord, plan: Plan, members: [MemberRecord], pending reported: [String: (revision: Int, count: Int)],
-                        now: Date) async throws {
-        let policy = plan.run.spec.faultPolicy
-        let live = members.filter { $0.isLive(at: now, timeout: policy.heartbeatTimeout.seconds) }
+    func advanceRollout(run: RunRecord, plan: Plan, members: [MemberRecord], timeout: TimeInterval,
+                        pending reported: [String: (revision: Int, count: Int)], now: Date) async throws {
+        let live = members.filter { $0.isLive(at: now, timeout: timeout) }
         guard let state = try await plane.rolloutState(of: run.name), let current = state.current, !current.phase.finished else { return }
         let rules = await plane.rolloutPolicy(plan.run, name: run.name)
         let observed = live.map {

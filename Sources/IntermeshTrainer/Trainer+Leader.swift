@@ -155,7 +155,8 @@ extension Trainer {
             do {
                 let outcome = try RingAllReduce.run(pseudo, peers: peers, me: position, quorum: quorum.id,
                                                     quantize: settings.quantize,
-                                                    endpoint: ring, timeout: config.syncTimeout, weights: quorum.weights)
+                                                    endpoint: ring, timeout: config.syncTimeoutOverride ?? settings.syncTimeout,
+                                                    weights: quorum.weights)
                 outer.apply(global: &global, averagedPseudoGradient: outcome.mean)
                 outerStep = step
                 self.quorum = quorum

@@ -28,7 +28,8 @@ public struct TrainerConfig: Sendable {
     public var outerStepsOverride: Int?
     public var checkpointDirectory: URL
     public var dataDirectory: URL
-    public var syncTimeout: Double
+    /// `--sync-timeout`: wins over every revision's (which follows its heartbeat timeout).
+    public var syncTimeoutOverride: Double?
 
     public var me: Int { replica.globalIndex }
     public var spec: RunSpec { plan.run.spec }
@@ -64,6 +65,6 @@ public struct TrainerConfig: Sendable {
         self.checkpointDirectory = checkpointDirectory.map { URL(fileURLWithPath: $0) }
             ?? workingDirectory.appendingPathComponent(training.checkpoint.path).appendingPathComponent(site.name)
                 .appendingPathComponent("replica-\(replica.index)")
-        self.syncTimeout = syncTimeout ?? max(2, spec.faultPolicy.heartbeatTimeout.seconds)
+        syncTimeoutOverride = syncTimeout
     }
 }

@@ -24,6 +24,11 @@ public struct TrainingSettings: Sendable, Equatable {
     public var outerStepLimit: Int?
     /// Mix weights in the order of the data sources.
     public var weights: [Double]
+    /// Seconds between a member's heartbeats (managed mode); its control plane evicts it after `heartbeatTimeout`.
+    public var heartbeatInterval: Double
+    /// Seconds a step of the outer all-reduce may take before the ring gives up on a peer: the heartbeat timeout,
+    /// at least 2 s.
+    public var syncTimeout: Double
 
     /// The values of `plan` for `site`; `outerSteps` (the command line's) wins over the spec's.
     public init(plan: Plan, site: String, revision: Int, outerSteps: Int?) {
@@ -50,6 +55,8 @@ public struct TrainingSettings: Sendable, Equatable {
         quantize = training.quantization == .int8
         checkpointInterval = training.checkpoint.interval
         weights = spec.data.mix.map(\.weight)
+        heartbeatInterval = spec.faultPolicy.heartbeatInterval.seconds
+        syncTimeout = max(2, spec.faultPolicy.heartbeatTimeout.seconds)
     }
 
     /// Inner steps between checkpoints as whole outer steps (at least one).
@@ -68,14 +75,15 @@ public struct TrainingSettings: Sendable, Equatable {
             Int64(Self.kinds.firstIndex(of: schedule.kind) ?? 0), Int64(schedule.warmupSteps), Int64(schedule.decaySteps ?? -1),
             bits(schedule.minLrRatio), Int64(learningRate.totalSteps ?? -1),
             bits(beta1), bits(beta2), bits(weightDecay), bits(gradClip), bits(outerLr), bits(momentum),
-            quantize ? 1 : 0, Int64(checkpointInterval), Int64(outerStepLimit ?? -1), Int64(weights.count),
+            quantize ? 1 : 0, Int64(checkpointInterval), Int64(outerStepLimit ?? -1), bits(heartbeatInterval), bits(syncTimeout),
+            Int64(weights.count),
         ]
         out += weights.map(bits)
         return out
     }
 
     /// Length of `encoded` for `sources` data sources.
-    public static func encodedCount(sources: Int) -> Int { 19 + sources }
+    public static func encodedCount(sources: Int) -> Int { 21 + sources }
 
     /// Replaces every value with those of an `encoded` vector.
     public mutating func decode(_ values: [Int64]) {
@@ -95,7 +103,9 @@ public struct TrainingSettings: Sendable, Equatable {
         quantize = values[15] != 0
         checkpointInterval = Int(values[16])
         outerStepLimit = optional(17)
-        weights = (0..<Int(values[18])).map { double(19 + $0) }
+        heartbeatInterval = double(18)
+        syncTimeout = double(19)
+        weights = (0..<Int(values[20])).map { double(21 + $0) }
     }
 
     /// The fields that differ from `old`, for the switch's log line.
@@ -113,6 +123,8 @@ public struct TrainingSettings: Sendable, Equatable {
         note("quantize", old.quantize, quantize)
         note("checkpoint_interval", old.checkpointInterval, checkpointInterval)
         note("weight_decay", old.weightDecay, weightDecay)
+        note("heartbeat_interval", old.heartbeatInterval, heartbeatInterval)
+        note("sync_timeout", old.syncTimeout, syncTimeout)
         return out
     }
 }

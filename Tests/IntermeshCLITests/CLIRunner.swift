@@ -1,4 +1,5 @@
 import Foundation
+import GoldenFiles
 import IntermeshAPI
 import Testing
 
@@ -49,14 +50,17 @@ struct CLI {
     }
 }
 
-/// Compares text with a golden file; `INTERMESH_UPDATE_GOLDEN=1 swift test` rewrites it.
+/// Compares text with a golden file; `INTERMESH_UPDATE_GOLDEN=1 swift test` rewrites the goldens.
 func expectGolden(_ text: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
-    let url = CLI.golden.appendingPathComponent(name)
-    if ProcessInfo.processInfo.environment["INTERMESH_UPDATE_GOLDEN"] == "1" {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return
+    let problem = GoldenDirectory(CLI.golden).check(text, name)
+    #expect(problem == nil, "\(problem ?? "")", sourceLocation: sourceLocation)
+}
+
+/// Every golden file of the CLI's output belongs to a test that compares it.
+@Suite struct CLIGoldenTests {
+    static let names = ["plan-intellect-1-warnings.txt", "plan-local.txt", "rollout-status.txt", "up-table.txt", "validate-cross-field.txt"]
+
+    @Test func noGoldenIsStaleOrMissing() {
+        #expect(GoldenDirectory(CLI.golden).files() == Self.names.sorted())
     }
-    let expected = try String(contentsOf: url, encoding: .utf8)
-    #expect(text == expected, "golden \(name) differs; rerun with INTERMESH_UPDATE_GOLDEN=1 and review the diff", sourceLocation: sourceLocation)
 }

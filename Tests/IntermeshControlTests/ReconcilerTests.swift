@@ -9,7 +9,8 @@ import Testing
 @Suite struct ReconcilerTests {
     static let now = Date(timeIntervalSince1970: 1_000_000)
 
-    static func plan(sites: String = "    - {name: alpha, replicas: 2}\n    - {name: beta, replicas: 1}\n", onExhausted: String = "quarantine") -> Plan {
+    static func plan(sites: String = "    - {name: alpha, replicas: 2}\n    - {name: beta, replicas: 1}\n", onExhausted: String = "quarantine",
+                     belowMinReplicas: String = "wait") -> Plan {
         let text = """
         apiVersion: intermesh/v1
         kind: TrainingRun
@@ -20,6 +21,7 @@ import Testing
           faultPolicy:
             heartbeatTimeout: 5s
             minReplicas: 2
+            belowMinReplicas: \(belowMinReplicas)
             restart: {attempts: 3, interval: 2m, delay: 1s, backoff: 2, maxDelay: 10s, onExhausted: \(onExhausted)}
           sites:
         \(sites)
@@ -129,5 +131,44 @@ import Testing
         #expect(steady.actions.isEmpty)
         #expect(abs((steady.requeueAfter ?? 0) - 4) < 1e-6)
         #expect(steady.backoffEndsAfter == nil)
+    }
+
+    static func degraded(_ reason: String, since: TimeInterval) -> RunCondition {
+        RunCondition(type: "Degraded", status: true, reason: reason, message: "", observedGeneration: 1,
+                     lastTransitionTime: now.addingTimeInterval(-since))
+    }
+
+    static let enough = RunCondition(type: "Degraded", status: false, reason: "EnoughReplicas", message: "", observedGeneration: 1,
+                                     lastTransitionTime: now.addingTimeInterval(-600))
+
+    /// `faultPolicy.belowMinReplicas`: `stop` ends a run that lost its quorum for longer than the join timeout (60 s
+    /// here); a run still starting up, or one whose policy is `wait`, keeps waiting.
+    @Test(arguments: [
+        ("starting up: below minReplicas since creation is not a loss", "stop", [RunCondition](), "WaitingForReplicas", 0.0, false),
+        ("starting up, long after: still waiting", "stop", [degraded("WaitingForReplicas", since: 600)], "WaitingForReplicas", 600, false),
+        ("just lost: the loss starts now", "stop", [enough], "BelowMinReplicas", 0, false),
+        ("lost for less than the join timeout", "stop", [degraded("BelowMinReplicas", since: 59)], "BelowMinReplicas", 59, false),
+        ("lost past the join timeout: stopped", "stop", [degraded("BelowMinReplicas", since: 61)], "BelowMinReplicas", 61, true),
+        ("lost past the join timeout, policy wait: waits", "wait", [degraded("BelowMinReplicas", since: 61)], "BelowMinReplicas", 61, false),
+    ])
+    func belowMinReplicas(_ name: String, _ policy: String, _ before: [RunCondition], _ reason: String, _ since: TimeInterval, _ stops: Bool) {
+        let result = Reconciler.reconcile(ReconcileInput(generation: 1, plan: Self.plan(belowMinReplicas: policy), members: [Self.member("alpha/0")],
+                                                         slots: Self.launchedLongAgo, conditions: before, now: Self.now))
+        let degraded = result.conditions.first { $0.type == "Degraded" }
+        #expect(degraded?.status == true && degraded?.reason == reason, "\(name)")
+        #expect(degraded?.lastTransitionTime == Self.now.addingTimeInterval(-since), "\(name)")
+        #expect(result.actions.contains { if case .stopRun = $0 { true } else { false } } == stops, "\(name)")
+        if policy == "stop", reason == "BelowMinReplicas", !stops {
+            // The pass comes back when the join timeout ends, whatever heartbeats do.
+            #expect(abs((result.backoffEndsAfter ?? 0) - (60 - since)) < 1e-6, "\(name)")
+        }
+    }
+
+    @Test func reconcileEventsRepeatingEachPassAreMarked() {
+        let result = Reconciler.reconcile(ReconcileInput(generation: 1, plan: Self.plan(), members: [Self.member("alpha/0", leaving: true)],
+                                                         now: Self.now))
+        #expect(result.events.contains(.memberLeft(member: "m-alpha/0", slot: "alpha/0")))
+        #expect(result.events.filter(\.repeatsEachPass) == [.launching(slot: "alpha/0"), .launching(slot: "alpha/1"), .launching(slot: "beta/0")])
+        #expect(result.events.first?.message == "member m-alpha/0 of alpha/0 left")
     }
 }

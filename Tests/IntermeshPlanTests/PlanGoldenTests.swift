@@ -1,17 +1,30 @@
 import Foundation
+import GoldenFiles
 import IntermeshPlan
 import IntermeshSpec
 import Testing
 
 /// The rendered plans of the example specs, file by file, against reviewed golden copies.
 @Suite struct PlanGoldenTests {
-    @Test(arguments: ["local", "mixed"])
+    static let trees = ["local", "mixed"]
+
+    /// The whole tree: a file the renderer stops producing, or one it starts producing, fails as a changed one does.
+    @Test(arguments: trees)
     func renderedTreeMatchesGolden(_ name: String) throws {
         let (plan, files) = try Repo.compile(Repo.run("specs/\(name).yaml"))
-        try expectGolden(String(decoding: PlanWriter.json(plan), as: UTF8.self), "\(name)/plan.json")
-        for file in files {
-            try expectGolden(file.contents, "\(name)/\(file.path)")
-        }
+        var produced = ["plan.json": String(decoding: PlanWriter.json(plan), as: UTF8.self)]
+        for file in files { produced[file.path] = file.contents }
+        let problems = GoldenDirectory(Repo.golden).checkTree(produced, under: name)
+        #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+
+    /// Every golden file belongs to a test: the plan trees, the summary and one report per change class.
+    @Test func noGoldenIsStale() {
+        let golden = GoldenDirectory(Repo.golden)
+        let known = Set(Self.trees.flatMap { tree in golden.files(under: tree).map { "\(tree)/\($0)" } }
+            + ["intellect-1/summary.txt"] + ChangeReportGoldenTests.cases.map { "diff/\($0.name).txt" })
+        #expect(Set(golden.files()).subtracting(known).isEmpty, "stale: \(Set(golden.files()).subtracting(known).sorted())")
+        #expect(known.subtracting(golden.files()).isEmpty, "missing: \(known.subtracting(golden.files()).sorted())")
     }
 
     @Test func intellectSummaryMatchesGolden() throws {

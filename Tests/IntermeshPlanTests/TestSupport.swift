@@ -1,4 +1,5 @@
 import Foundation
+import GoldenFiles
 import IntermeshPlan
 import IntermeshSpec
 import Testing
@@ -32,14 +33,8 @@ enum Repo {
 
 /// Compares text with a golden file; `INTERMESH_UPDATE_GOLDEN=1 swift test` rewrites the goldens.
 func expectGolden(_ text: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
-    let url = Repo.golden.appendingPathComponent(name)
-    if ProcessInfo.processInfo.environment["INTERMESH_UPDATE_GOLDEN"] == "1" {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return
-    }
-    let expected = try String(contentsOf: url, encoding: .utf8)
-    #expect(text == expected, "golden \(name) differs; rerun with INTERMESH_UPDATE_GOLDEN=1 and review the diff", sourceLocation: sourceLocation)
+    let problem = GoldenDirectory(Repo.golden).check(text, name)
+    #expect(problem == nil, "\(problem ?? "")", sourceLocation: sourceLocation)
 }
 
 let tinySpec = """

@@ -16,6 +16,12 @@ import Testing
         #expect(loaded.diagnostics.map(\.description) == expected)
     }
 
+    /// An expectation whose fixture is gone would never be checked.
+    @Test func everyExpectationHasItsFixture() {
+        let expectations = Repo.fixtures(in: "broken", ext: "expected").map { $0.deletingPathExtension().lastPathComponent + ".yaml" }
+        #expect(Set(expectations) == Set(Self.cases))
+    }
+
     @Test func thereIsAFixtureForEveryErrorClass() {
         let required = ["syntax", "unknown-keys", "missing-and-types", "names", "cross-field", "units", "injection",
                         "alias-bomb", "deep-nesting", "empty", "not-utf8", "multiple-documents", "header", "not-a-mapping"]

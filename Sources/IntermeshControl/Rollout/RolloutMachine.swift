@@ -61,8 +61,10 @@ public struct ChangeNeeds: Sendable, Equatable {
         self.summary = summary
     }
 
-    public init(_ diff: SpecDiff) {
-        self.init(hot: diff.hasHot, siteLocalSites: diff.siteLocalSites, restartSites: Set(diff.restartSites.map { $0 ?? "*" }), summary: diff.summary)
+    /// From the spec diff, with the sites to relaunch from the plans' launch signatures (`Plan.relaunches`): the
+    /// same source the agents relaunch by.
+    public init(_ diff: SpecDiff, relaunching sites: Set<String>) {
+        self.init(hot: diff.hasHot, siteLocalSites: diff.siteLocalSites, restartSites: sites, summary: diff.summary)
     }
 }
 

@@ -58,6 +58,32 @@ public struct SpecDiff: Sendable, Codable, Equatable {
 
     // MARK: - Flattening
 
+    /// What launches depend on: every field of the spec whose change forces a restart, as sorted `path=value`
+    /// lines; `everySite` for fields that restart every site, `sites` for each site's own. The planner hashes them
+    /// into each replica's launch signature, so a field the diff classes as restart and a changed signature are one
+    /// and the same thing.
+    public static func launchInputs(of run: TrainingRun) -> (everySite: [String], sites: [String: [String]]) {
+        var everySite: [String] = []
+        var sites: [String: [String]] = [:]
+        leaves(tree(run), path: "") { path, value in
+            guard case let .restart(scope) = classify(path) else { return }
+            let line = "\(path)=\(render(value))"
+            if let scope { sites[scope, default: []].append(line) } else { everySite.append(line) }
+        }
+        return (everySite.sorted(), sites.mapValues { $0.sorted() })
+    }
+
+    /// Every leaf of a canonical tree with its path, named list entries addressed by name as in `compare`.
+    static func leaves(_ value: Any, path: String, _ visit: (String, Any) -> Void) {
+        if let object = value as? [String: Any] {
+            for (key, child) in object { leaves(child, path: path.isEmpty ? key : "\(path).\(key)", visit) }
+        } else if let list = value as? [Any], let byName = named(list) {
+            for (key, child) in byName { leaves(child, path: "\(path)[\(key)]", visit) }
+        } else {
+            visit(path, value)
+        }
+    }
+
     static func tree(_ run: TrainingRun) -> Any {
         (try? JSONSerialization.jsonObject(with: run.canonicalJSON(pretty: false))) ?? [:]
     }

@@ -54,7 +54,7 @@ public final class Socket: @unchecked Sendable {
                 throw Failure(description: "cannot resolve \(host)")
             }
             defer { freeaddrinfo(info) }
-            let fd = Glibc.socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
+            let fd = Glibc.socket(first.pointee.ai_family, first.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), first.pointee.ai_protocol)
             guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
             let socket = Socket(fd: fd, timeout: timeout)
             if Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 { return socket }
@@ -102,7 +102,8 @@ public final class Listener: @unchecked Sendable {
     public let port: Int
 
     public init(port: Int, host: String = "0.0.0.0") throws {
-        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: a process the engine starts (a crash reporter among them) must not keep its ports open.
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         self.fd = fd
         guard fd >= 0 else { throw Socket.Failure(description: "socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
@@ -146,6 +147,7 @@ public final class Listener: @unchecked Sendable {
     public func accept(timeout: Double) -> Socket? {
         let client = Glibc.accept(fd, nil, nil)
         guard client >= 0 else { return nil }
+        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
         return Socket(fd: client, timeout: timeout)
     }
 }

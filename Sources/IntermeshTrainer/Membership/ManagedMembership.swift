@@ -15,7 +15,8 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     let memberId: String
     let incarnation: Int
     let address: PeerAddress
-    let interval: Double
+    /// Seconds between heartbeats: the active revision's `faultPolicy.heartbeatInterval` (it switches with the revision).
+    var interval: Double
     let shouldStop: @Sendable () -> Bool
     let lock = NSLock()
     var state = MemberState.joining
@@ -42,7 +43,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
                 me: PeerAddress, shouldStop: @escaping @Sendable () -> Bool) {
         activeRevision = revision
         if revision > 0 { loaded[revision] = plan }
-        client = APIClient(server: server, token: token, environment: [:], timeout: .seconds(10))
+        client = APIClient.owning(server: server, token: token, timeout: .seconds(10))
         run = plan.runName
         site = String(slot.split(separator: "/")[0])
         self.slot = slot
@@ -58,11 +59,16 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     /// Registers and keeps heartbeating on a thread of its own until `leave`.
     public func start() throws {
         // A random phase: replicas that an agent launched together do not beat together either.
-        let schedule = BeatSchedule(anchor: Date().addingTimeInterval(Double.random(in: 0..<max(0.001, interval))), interval: interval)
+        let phase = Double.random(in: 0..<1)
+        let grid = { @Sendable (interval: Double) in BeatSchedule(anchor: Date().addingTimeInterval(phase * max(0.001, interval)), interval: interval) }
         try beat(leaving: false)
+        let first = currentInterval
         let thread = Thread { [weak self] in
             var sent = Date()
+            var schedule = grid(first)
             while let self, self.isRunning {
+                // A revision with another heartbeat interval took effect: a new grid, same phase.
+                if self.currentInterval != schedule.interval { schedule = grid(self.currentInterval) }
                 // The grid point after the last beat was sent: a slow answer skips beats instead of shifting them.
                 Thread.sleep(until: schedule.next(after: sent))
                 guard self.isRunning else { return }
@@ -72,6 +78,15 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         }
         thread.name = "heartbeat"
         thread.start()
+        let watcher = Thread { [weak self] in self?.watchSchedule() }
+        watcher.name = "schedule-watch"
+        watcher.start()
+    }
+
+    var currentInterval: Double {
+        lock.lock()
+        defer { lock.unlock() }
+        return interval
     }
 
     var isRunning: Bool {
@@ -102,6 +117,11 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
 
     func beat(leaving: Bool) throws {
         lock.lock()
+        // After the deathrattle only the deathrattle goes out: a late beat from another thread would bring it back.
+        guard leaving || running else {
+            lock.unlock()
+            return
+        }
         let member = MemberBeat(
             id: memberId, slot: slot, incarnation: incarnation, state: state, outerStep: outerStep, revision: revisionHash, leaving: leaving,
             loss: loss.flatMap { $0.isFinite ? $0 : nil }, tokensPerSecond: tokensPerSecond, address: address.memberAddress,
@@ -120,18 +140,38 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             draining = true
             lock.unlock()
         }
+        if adopt(answer.schedule), !leaving { try beat(leaving: false) }
+    }
+
+    /// Takes the control plane's schedule and loads the revisions it reaches; true when that acknowledged a new
+    /// revision (loading it is acknowledging it: the member can switch at its step), which the caller then
+    /// reports at once rather than a heartbeat interval later.
+    func adopt(_ entries: [RevisionSchedule.Entry]) -> Bool {
         lock.lock()
-        schedule = answer.schedule.map { ($0.revision, $0.fromStep) }
+        schedule = entries.map { ($0.revision, $0.fromStep) }
         let step = outerStep
         let before = loaded.keys.max()
         lock.unlock()
-        // Acknowledging a revision is loading it: the member can then switch at its step. The control
-        // plane hears of it at once rather than a heartbeat interval later.
         for revision in upcoming(after: step) { _ = try? load(revision) }
         lock.lock()
-        let after = loaded.keys.max()
-        lock.unlock()
-        if after != before, !leaving { try beat(leaving: false) }
+        defer { lock.unlock() }
+        return loaded.keys.max() != before
+    }
+
+    /// Holds a request open for the site's schedule (a long poll), so an apply reaches this member at once.
+    func watchSchedule() {
+        let (run, site) = (self.run, self.site)
+        var version = -1
+        while isRunning {
+            let after = version
+            guard let answer = try? client.blocking({ try await $0.schedule(run: run, site: site, after: after) }) else {
+                // The control plane is away or refused: heartbeats carry the schedule meanwhile.
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
+            version = answer.version
+            if adopt(answer.schedule), isRunning { try? beat(leaving: false) }
+        }
     }
 
     /// Revisions of the schedule this member may still train with: the one of its next step and those after.
@@ -179,7 +219,10 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     public func report(activeRevision: Int, evalLoss: Double?) {
         lock.lock()
         self.activeRevision = activeRevision
-        if let hash = loaded[activeRevision]?.contentHash { revisionHash = hash }
+        if let plan = loaded[activeRevision] {
+            revisionHash = plan.contentHash
+            interval = plan.run.spec.faultPolicy.heartbeatInterval.seconds
+        }
         if let evalLoss { self.evalLoss = evalLoss }
         lock.unlock()
     }
@@ -260,6 +303,8 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         state = .draining
         lock.unlock()
         try? beat(leaving: true)
+        // Nothing of NIO may still run when the process ends MPI and exits: the schedule watch's long poll fails now.
+        client.shutdown()
     }
 
     public func completed(_ quorum: Quorum) {}
