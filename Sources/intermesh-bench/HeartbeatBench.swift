@@ -57,7 +57,7 @@ enum HeartbeatBench {
 
         let spec = specText(sites: sites, replicas: replicas, interval: interval)
         var start = ContinuousClock.now
-        let applied: ApplyResponse = try await api.post("/v1/runs", json: ["spec": spec])
+        let applied = try await api.apply(spec: spec)
         print("apply of \(sites) sites x \(replicas) replicas: \(ms(ContinuousClock.now - start)) ms (revision \(applied.revision))")
 
         start = ContinuousClock.now
@@ -67,14 +67,14 @@ enum HeartbeatBench {
             for _ in 0..<min(32, sites) {
                 let index = next
                 next += 1
-                group.addTask { (index, (try await api.post("/v1/tokens", json: ["role": "agent", "run": "bench", "site": "s\(index)"]) as TokenResponse).token) }
+                group.addTask { (index, try await api.createToken(TokenRequest(role: .agent, run: "bench", site: "s\(index)")).token) }
             }
             while let (index, token) = try await group.next() {
                 out[index] = token
                 if next < sites {
                     let index = next
                     next += 1
-                    group.addTask { (index, (try await api.post("/v1/tokens", json: ["role": "agent", "run": "bench", "site": "s\(index)"]) as TokenResponse).token) }
+                    group.addTask { (index, try await api.createToken(TokenRequest(role: .agent, run: "bench", site: "s\(index)")).token) }
                 }
             }
             return out
@@ -101,10 +101,11 @@ enum HeartbeatBench {
             return (first, try await MetricsScrape.take(api))
         }
         let began = Date()
-        let bodies = (0..<sites).map { site in
-            try! JSONSerialization.data(withJSONObject: ["members": (0..<replicas).map { index in
-                ["id": "m-\(site)-\(index)", "slot": "s\(site)/\(index)", "state": "training", "outerStep": 1] as [String: Any]
-            }])
+        // Encoded once: the loop measures the server, not this process's encoder.
+        let bodies = try (0..<sites).map { site in
+            try WireCoding.encoder.encode(HeartbeatBody(members: (0..<replicas).map { index in
+                MemberBeat(id: "m-\(site)-\(index)", slot: "s\(site)/\(index)", state: .training, outerStep: 1)
+            }))
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for site in 0..<sites {
@@ -120,7 +121,7 @@ enum HeartbeatBench {
                         let sent = Date()
                         let began = ContinuousClock.now
                         do {
-                            _ = try await client.send(.POST, "/v1/runs/bench/sites/s\(site)/heartbeats", body: bodies[site])
+                            _ = try await client.send(.POST, Endpoint.site("bench", "s\(site)", .heartbeats), body: bodies[site])
                             await recorder.record(site: site, at: sent, latency: ContinuousClock.now - began, members: replicas)
                         } catch {
                             await recorder.fail(error)
@@ -178,7 +179,7 @@ enum HeartbeatBench {
         var lost: [String: Date] = [:]
         var after: Int64 = 0
         while true {
-            let events: [EventRecordView] = try await api.get("/v1/runs/bench/events?after=\(after)&limit=1000")
+            let events = try await api.events(of: "bench", after: after)
             if events.isEmpty { break }
             for event in events {
                 after = event.id
@@ -234,13 +235,6 @@ enum HeartbeatBench {
     static func ms(_ duration: Duration) -> String {
         String(format: "%.1f", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
     }
-}
-
-/// Events as the API returns them (ISO 8601 dates).
-struct EventRecordView: Decodable {
-    var id: Int64
-    var time: Date
-    var message: String
 }
 
 actor Recorder {

@@ -42,7 +42,7 @@ enum RolloutBench {
         guard original.contains("lr: 0.7") else { throw BenchFailure(description: "\(spec) has no outer lr of 0.7 to change") }
         let run = try runName(original)
         try await waitFor("3 members at outer step 2", timeout: 180) {
-            let members: [MemberSummary] = try await api.get("/v1/runs/\(run)/members")
+            let members = try await api.members(of: run)
             return members.filter { $0.outerStep >= 2 }.count >= 3
         }
         print("rollouts of a hot change (outer lr) on \(spec), \(applies) applies")
@@ -50,10 +50,10 @@ enum RolloutBench {
         var acks: [Double] = [], actives: [Double] = [], skews: [Int] = []
         for index in 0..<applies {
             let text = original.replacingOccurrences(of: "lr: 0.7", with: index % 2 == 0 ? "lr: 0.6" : "lr: 0.7")
-            let applied: ApplyResponse = try await api.post("/v1/runs", json: ["spec": text])
+            let applied = try await api.apply(spec: text)
             var status: RolloutStatus?
             try await waitFor("revision \(applied.revision) complete", timeout: 300) {
-                status = try await api.get("/v1/runs/\(run)/rollout")
+                status = try await api.rolloutStatus(of: run)
                 return status?.rollout?.revision == applied.revision && status?.rollout?.phase == .complete
             }
             guard let rollout = status?.rollout, let acked = rollout.acknowledgedAt, let active = rollout.activatedAt,
@@ -75,10 +75,6 @@ enum RolloutBench {
         let sortedAcks = acks.sorted(), sortedActives = actives.sorted()
         print(String(format: "median: acknowledged %.2f s, active %.2f s; max: %.2f s, %.2f s; activation-step skew max %d",
                      sortedAcks[sortedAcks.count / 2], sortedActives[sortedActives.count / 2], sortedAcks.last!, sortedActives.last!, skews.max() ?? 0))
-    }
-
-    struct MemberSummary: Decodable {
-        var outerStep: Int
     }
 
     static func runName(_ text: String) throws -> String {

@@ -105,3 +105,42 @@ import Testing
         #expect(a.quorum?.slots == ["alpha/0", "beta/0"] && a.ring.map(\.slot) == ["alpha/0", "beta/0"])
     }
 }
+
+/// What the control plane keeps of a run in memory goes with the run: a new run of the same name starts clean.
+@Suite(.serialized) struct RunRuntimeAPITests {
+    let server = ServerProcess()
+
+    init() throws {
+        try server.start()
+    }
+
+    @Test func aDeletedRunLeavesNothingToARunOfTheSameName() async throws {
+        let admin = server.client()
+        _ = try await admin.apply(spec: spec())
+        let alpha = server.client(token: try await admin.createToken(TokenRequest(role: .agent, run: "demo", site: "alpha")).token)
+        _ = try await alpha.report(run: "demo", site: "alpha", AgentReport(launched: [], exited: [], pendingRestarts: 2, revision: 1))
+        let before = try await admin.rolloutStatus(of: "demo")
+        #expect(before.sites.first { $0.site == "alpha" }?.pendingRestarts == 2)
+
+        _ = try await admin.send(.DELETE, Endpoint.run("demo"))
+        _ = try await admin.apply(spec: spec())
+        let after = try await admin.rolloutStatus(of: "demo")
+        #expect(after.sites.allSatisfy { $0.pendingRestarts == nil }, "\(after.sites)")
+    }
+
+    /// A member holding the schedule request open hears of an apply at once, not at its next heartbeat.
+    @Test func aScheduleWatchIsAnsweredByAnApply() async throws {
+        let admin = server.client()
+        _ = try await admin.apply(spec: spec())
+        let alpha = server.client(token: try await admin.createToken(TokenRequest(role: .agent, run: "demo", site: "alpha")).token)
+        let first = try await alpha.schedule(run: "demo", site: "alpha", after: -1)
+        #expect(first.schedule.map(\.revision) == [1])
+        async let watch = alpha.schedule(run: "demo", site: "alpha", after: first.version, wait: 60)
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await admin.apply(spec: spec(replicas: 2))
+        let answer = try await watch
+        #expect(answer.version != first.version && answer.activeRevision == 2, "\(answer)")
+        await #expect(throws: APIClientError.self) { _ = try await alpha.schedule(run: "demo", site: "alpha", after: 0, wait: 61) }
+        await #expect(throws: APIClientError.self) { _ = try await alpha.schedule(run: "demo", site: "beta", after: 0, wait: 1) }
+    }
+}
