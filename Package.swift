@@ -69,7 +69,7 @@ let package = Package(
         // Site agents: launch, supervise, adopt and stop a site's replicas as the control plane directs.
         .target(
             name: "IntermeshAgent",
-            dependencies: ["IntermeshAPI", "IntermeshPlan", "IntermeshControl", "IntermeshClient"]
+            dependencies: ["IntermeshAPI", "IntermeshPlan", "IntermeshClient"]
         ),
         // The plan compiler: replicas, ranks, ports, shards, estimate, rendered launch files.
         .target(

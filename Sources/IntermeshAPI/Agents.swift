@@ -31,6 +31,11 @@ public struct ExitReport: Codable, Sendable {
         self.signal = signal
         self.lastLines = lastLines
     }
+
+    /// How a process ended, in words: `exited with code 1`, `was killed by signal 9`, or `ended` when unknown.
+    public static func describe(code: Int32?, signal: Int32?) -> String {
+        code.map { "exited with code \($0)" } ?? signal.map { "was killed by signal \($0)" } ?? "ended"
+    }
 }
 
 public struct AgentReport: Codable, Sendable {

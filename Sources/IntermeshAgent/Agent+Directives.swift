@@ -3,7 +3,6 @@ import Glibc
 #endif
 import Foundation
 import IntermeshAPI
-import IntermeshControl
 import IntermeshPlan
 
 extension Agent {

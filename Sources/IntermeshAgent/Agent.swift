@@ -169,7 +169,7 @@ public final class Agent: @unchecked Sendable {
                     // Ranks left behind by a leader that died go with it.
                     ReplicaProcess.signalGroup(record.pid, SIGKILL)
                 }
-                let how = ended.code.map { "exited with code \($0)" } ?? ended.signal.map { "was killed by signal \($0)" } ?? "ended"
+                let how = ExitReport.describe(code: ended.code, signal: ended.signal)
                 say("\(record.slot) (member \(record.member)) \(how)" + (record.stopReason.map { " after a stop: \($0)" } ?? ""))
                 exited.append(ExitReport(slot: record.slot, member: record.member, code: ended.code, signal: ended.signal,
                                          lastLines: ReplicaProcess.tail(record.log, lines: 5)))

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import IntermeshAPI
 import IntermeshAgent
-import IntermeshControl
 
 /// `intermesh agent`: runs one site's replicas for the control plane.
 struct AgentCommand: AsyncParsableCommand {

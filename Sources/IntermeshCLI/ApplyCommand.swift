@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import IntermeshAPI
 import IntermeshClient
 import IntermeshSpec
 

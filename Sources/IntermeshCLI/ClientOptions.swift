@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import IntermeshAPI
 import IntermeshClient
 
 /// `--server` and `--token` of every command that talks to the control plane.

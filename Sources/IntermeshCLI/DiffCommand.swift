@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import IntermeshAPI
 import IntermeshClient
-import IntermeshControl
 
 /// `intermesh diff RUN`: desired against actual per site. `intermesh diff -f FILE`: the file against the run's
 /// active revision, field by field with each change's class. Exit 0 same, 1 differences, 2 error.

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import IntermeshAPI
 import IntermeshClient
-import IntermeshControl
 
 /// `intermesh events RUN [--follow]`.
 struct EventsCommand: AsyncParsableCommand {

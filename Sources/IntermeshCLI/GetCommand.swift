@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import IntermeshAPI
 import IntermeshClient
-import IntermeshControl
 import IntermeshPlan
 import Yams
 

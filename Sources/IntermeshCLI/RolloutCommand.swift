@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import IntermeshAPI
 import IntermeshClient
-import IntermeshControl
 
 /// `intermesh rollout status|history|undo|pause|resume|promote RUN`.
 struct RolloutCommand: AsyncParsableCommand {

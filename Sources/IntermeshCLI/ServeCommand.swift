@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
-import IntermeshAPI
 import IntermeshServer
 import Logging
 

@@ -211,7 +211,7 @@ final class UpSession: @unchecked Sendable {
     func superviseAgents(startNew: Bool = true) async throws {
         for (site, agent) in agents {
             if let ended = ReplicaProcess.reap(agent.pid) {
-                let how = ended.code.map { "exited with code \($0)" } ?? ended.signal.map { "was killed by signal \($0)" } ?? "ended"
+                let how = ExitReport.describe(code: ended.code, signal: ended.signal)
                 out.write("intermesh up: agent \(site) \(how); restarting it\n")
                 agents[site] = nil
                 try startAgent(site: site, restarts: agent.restarts + 1)

@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 
 /// When a member sends its heartbeats: on a fixed grid of the interval from its anchor (its start plus a random
 /// phase), like a ticker that drops the ticks it missed. Sleeping an interval after each answer instead lets

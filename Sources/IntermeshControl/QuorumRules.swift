@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 
 /// Who takes part in an outer step, decided from plain inputs (DESIGN.md; torchft's Lighthouse rules):
 /// fast when every member of the previous quorum and every announced joiner has asked; otherwise after the

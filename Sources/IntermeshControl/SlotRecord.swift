@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 
 /// Launch history of one replica slot, for its restart budget.
 public struct SlotRecord: Codable, Sendable, Hashable {

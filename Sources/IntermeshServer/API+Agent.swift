@@ -27,7 +27,7 @@ extension API {
             try await plane.store.saveSlots(slots, run: name)
         }
         for exit in body.exited {
-            let how = exit.code.map { "exited with code \($0)" } ?? exit.signal.map { "was killed by signal \($0)" } ?? "ended"
+            let how = ExitReport.describe(code: exit.code, signal: exit.signal)
             let tail = exit.lastLines.suffix(5).map { String($0.prefix(300)) }.joined(separator: " | ")
             events.append(("Exited", "replica \(exit.slot) (member \(exit.member)) \(how)" + (tail.isEmpty ? "" : "; last lines: \(tail)")))
         }

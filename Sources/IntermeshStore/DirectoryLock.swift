@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 #if canImport(Glibc)
 import Glibc
 #endif

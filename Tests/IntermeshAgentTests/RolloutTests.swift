@@ -50,11 +50,12 @@ import Testing
             ("lr: 0.7", "lr: 0.5"), ("innerSteps: 50", "innerSteps: 25"),
             ("path: data/prose.txt\n        weight: 0.4", "path: data/prose.txt\n        weight: 0.05"),
             ("path: data/arithmetic.txt\n        weight: 0.3", "path: data/arithmetic.txt\n        weight: 0.65"),
+            ("heartbeatInterval: 1s", "heartbeatInterval: 2s"), ("heartbeatTimeout: 5s", "heartbeatTimeout: 8s"),
         ])
         let (differs, diffOutput) = try up.command(["diff", "-f", changed])
         #expect(differs == 1, "\(diffOutput)")
         #expect(diffOutput.contains("~ spec.training.outerOptimizer.lr") && diffOutput.contains("0.7 -> 0.5  [hot]"), "\(diffOutput)")
-        #expect(diffOutput.contains("4 changes: 4 hot"), "\(diffOutput)")
+        #expect(diffOutput.contains("6 changes: 6 hot") && !diffOutput.contains("relaunches"), "\(diffOutput)")
         let (dry, _) = try up.command(["apply", "--dry-run", "-f", changed])
         #expect(dry == 1)
         let revisionsBefore: [RevisionSummary] = try await up.client().get("/v1/runs/local-demo/revisions")
@@ -77,6 +78,8 @@ import Testing
             #expect(switched["outer_step"] as? Int == activation)
             let changes = try #require(switched["changes"] as? [String: String])
             #expect(changes["outer_lr"] == "0.7 -> 0.5" && changes["inner_steps"] == "50 -> 25", "\(changes)")
+            // The fault policy reaches the running engine at the same step: it beats every 2 s and waits 8 s on a peer.
+            #expect(changes["heartbeat_interval"] == "1.0 -> 2.0" && changes["sync_timeout"] == "5.0 -> 8.0", "\(changes)")
             // H = 25 from the activation step on.
             let after = up.outerEvents(site: site).filter { ($0["outer_step"] as? Int ?? 0) >= activation }.compactMap { $0["inner_step"] as? Int }
             #expect(zip(after, after.dropFirst()).allSatisfy { $1 - $0 == 25 }, "\(site): \(after)")
@@ -110,7 +113,7 @@ import Testing
         #expect(try await Self.status(up).activeRevision == 3)
 
         let (_, history) = try up.command(["rollout", "history", "local-demo"])
-        #expect(history.contains("4 changes: 4 hot") && history.contains("3*"), "\(history)")
+        #expect(history.contains("6 changes: 6 hot") && history.contains("3*"), "\(history)")
         #expect(try up.interrupt() == 0)
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 import IntermeshClient
 import Testing
 

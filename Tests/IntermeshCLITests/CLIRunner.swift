@@ -1,6 +1,5 @@
 import Foundation
 import GoldenFiles
-import IntermeshAPI
 import Testing
 
 /// Runs the built `intermesh` binary as a user would, capturing exit code, stdout and stderr.

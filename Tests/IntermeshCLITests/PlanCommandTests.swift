@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 import Testing
 
 @Suite struct PlanCommandTests {

@@ -2,7 +2,6 @@ import Foundation
 import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
-import IntermeshServer
 import Testing
 @testable import IntermeshCLI
 

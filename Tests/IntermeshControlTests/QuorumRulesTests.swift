@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 import Testing
 @testable import IntermeshControl
 

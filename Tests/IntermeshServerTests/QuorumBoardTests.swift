@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 import IntermeshControl
 import IntermeshServer
 import Synchronization

@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 import IntermeshSpec
 import Testing
 @testable import IntermeshTrainer

@@ -1,5 +1,4 @@
 import Foundation
-import IntermeshAPI
 import IntermeshPlan
 import IntermeshSpec
 import Testing

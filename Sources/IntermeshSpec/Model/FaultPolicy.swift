@@ -1,9 +1,9 @@
 /// How the control plane watches members and heals the run.
 public struct FaultPolicy: SpecObject, Hashable, Codable {
     public enum BelowMinReplicas: String, Codable, Sendable, CaseIterable {
-        /// Keep training inner steps; hold the outer step until enough replicas are back (up to joinTimeout, then Degraded).
+        /// Keep training inner steps; hold the outer step until enough replicas are back (condition Degraded).
         case wait
-        /// Stop the run.
+        /// Stop the run once it has been below minReplicas for longer than joinTimeout (after having reached it).
         case stop
     }
 
@@ -16,14 +16,14 @@ public struct FaultPolicy: SpecObject, Hashable, Codable {
     public var restart: RestartPolicy
 
     public static let schema = ObjectSchema("faultPolicy", doc: "Heartbeats, quorum and restarts.", fields: [
-        FieldSchema("heartbeatInterval", .duration, default: .string("2s"), doc: "How often members heartbeat."),
+        FieldSchema("heartbeatInterval", .duration, default: .string("2s"), doc: "How often members heartbeat; a new value reaches running members at the rollout's activation step."),
         FieldSchema("heartbeatTimeout", .duration, default: .string("10s"), doc: "Silence after which a member is lost; above heartbeatInterval."),
         FieldSchema("minReplicas", .integer(min: 1, max: 10_000_000), default: .int(1),
                     doc: "Fewest replicas an outer step may run with; no more than the total replicas."),
         FieldSchema("joinTimeout", .duration, default: .string("60s"), doc: "How long a quorum waits for missing members."),
         FieldSchema("quorumTick", .duration, default: .string("100ms"), doc: "How often a pending quorum is re-evaluated."),
         FieldSchema("belowMinReplicas", .enumeration(BelowMinReplicas.allCases.map(\.rawValue)), default: .string("wait"),
-                    doc: "`wait` (hold outer steps, condition Degraded) or `stop`."),
+                    doc: "`wait` (hold outer steps, condition Degraded) or `stop` (stop the run once below minReplicas for longer than joinTimeout)."),
         FieldSchema("restart", .object(RestartPolicy.schema), doc: "Restart budget of each replica slot."),
     ])
 
