@@ -93,3 +93,46 @@ import Testing
         #expect(evicted, "a deathrattle is evicted well before the 12 s timeout")
     }
 }
+
+/// `faultPolicy.belowMinReplicas: stop` against a real server: a run that had its replicas and lost them for longer
+/// than the join timeout is stopped, with an event that says why; its agents then drain the rest.
+@Suite(.serialized) struct BelowMinReplicasTests {
+    let server = ServerProcess()
+
+    init() throws {
+        try server.start()
+    }
+
+    @Test func aRunBelowMinReplicasPastTheJoinTimeoutIsStopped() async throws {
+        let policy = "  faultPolicy: {heartbeatInterval: 1s, heartbeatTimeout: 2s, minReplicas: 2, joinTimeout: 2s, belowMinReplicas: stop}\n"
+        let admin = server.client()
+        _ = try await admin.apply(spec: spec().replacingOccurrences(of: "  sites:\n", with: policy + "  sites:\n"))
+        var agents: [String: APIClient] = [:]
+        for site in ["alpha", "beta"] {
+            agents[site] = server.client(token: try await admin.createToken(TokenRequest(role: .agent, run: "demo", site: site)).token)
+        }
+        func beat(_ site: String) async throws {
+            _ = try await agents[site]!.heartbeat(run: "demo", site: site,
+                                                  HeartbeatBody(members: [MemberBeat(id: "m-\(site)", slot: "\(site)/0", state: .training)]))
+        }
+        // Both members beat until a pass has seen the run with enough replicas.
+        let deadline = Date().addingTimeInterval(30)
+        while try await admin.describe(run: "demo").conditions.first(where: { $0.type == "Degraded" })?.status != false {
+            guard Date() < deadline else { Issue.record("the run never reached minReplicas"); return }
+            try await beat("alpha")
+            try await beat("beta")
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        // beta goes silent: lost after 2 s, stopped 2 s (the join timeout) later, while alpha still beats.
+        var description = try await admin.describe(run: "demo")
+        while description.phase == .running, Date() < deadline.addingTimeInterval(30) {
+            try await beat("alpha")
+            try await Task.sleep(for: .milliseconds(500))
+            description = try await admin.describe(run: "demo")
+        }
+        #expect(description.phase == .stopped)
+        #expect(description.conditions.first { $0.type == "Degraded" }?.reason == "BelowMinReplicas")
+        let events = try await admin.events(of: "demo")
+        #expect(events.contains { $0.kind == "Stopped" && $0.message.contains("belowMinReplicas is stop") }, "\(events.map(\.message))")
+    }
+}
