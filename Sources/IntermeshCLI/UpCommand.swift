@@ -122,13 +122,13 @@ final class UpSession: @unchecked Sendable {
             }
             try await group.run()
         }
-        var started = false
+        var listeningOn = -1
         for await port in listening.stream {
-            started = port > 0
+            listeningOn = port
             break
         }
-        guard started else { throw CLIError("cannot listen on \(host):\(port) (is another control plane running there?)") }
-        let server = "http://\(host):\(port)"
+        guard listeningOn > 0 else { throw CLIError("cannot listen on \(host):\(port) (is another control plane running there?)") }
+        let server = "http://\(host):\(listeningOn)"
         guard let admin = try? String(contentsOfFile: adminFile, encoding: .utf8) else {
             await group.triggerGracefulShutdown()
             throw CLIError("\(adminFile): cannot read the admin token")

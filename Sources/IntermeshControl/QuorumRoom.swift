@@ -25,6 +25,9 @@ public struct QuorumRoom: Sendable, Equatable {
         case formed(Decision)
         /// The step was decided without this member (or moved past it): it recovers and joins a later one.
         case missed
+        /// The member trained the step with another revision than the step's: it is not admitted, and trains the step
+        /// again with this revision (the others wait for it as for a straggler). No outer step mixes revisions.
+        case stale(revision: Int)
         /// Not decided yet: wait (until `Poll.wakeAt`, or until someone else asks) and poll again.
         case waiting
     }
@@ -73,9 +76,12 @@ public struct QuorumRoom: Sendable, Equatable {
         self.lastId = lastId
     }
 
-    /// `member` asks for `step`; `failed` names the quorum whose all-reduce it saw fail (the step is formed again).
-    /// Answers at once when the step is decided; nil when the member must wait and `poll`.
-    public mutating func join(step: Int, member: Int, failed: UInt64?, now: Date) -> Answer? {
+    /// `member` asks for `step`; `failed` names the quorum whose all-reduce it saw fail (the step is formed again);
+    /// `revision` is the one it trained the step with and the one the schedule gives the step, when both are known.
+    /// Answers at once when the step is decided or the revision is not the step's; nil when the member must wait and `poll`.
+    public mutating func join(step: Int, member: Int, failed: UInt64?, revision: (trained: Int, scheduled: Int)? = nil,
+                              now: Date) -> Answer? {
+        if let revision, revision.trained != revision.scheduled { return .stale(revision: revision.scheduled) }
         departed.remove(member)
         if let decision = decided[step] {
             guard decision.members.contains(member) else { return .missed }

@@ -9,6 +9,7 @@ public actor QuorumBoard {
     public enum Answer: Sendable, Equatable {
         case formed(QuorumDecision)
         case missed
+        case stale(revision: Int)
         case waiting
     }
 
@@ -54,8 +55,9 @@ public actor QuorumBoard {
     /// heartbeating now (a dead one is not waited for). Before the first quorum every planned slot is expected
     /// (up to the join timeout). `planned` is in plan order: slots are numbered in it first, so rings follow the
     /// plan; `plan` names the plan it comes from, so the slots are listed only when it changed.
-    public func join(run: String, step: Int, slot: String, failed: UInt64?, plan: String, planned: () -> [String], rules: QuorumRules,
-                     tick: TimeInterval, deadline: Date, alive: @Sendable () async -> Liveness) async -> Answer {
+    public func join(run: String, step: Int, slot: String, failed: UInt64?, revision: (trained: Int, scheduled: Int)? = nil, plan: String,
+                     planned: () -> [String], rules: QuorumRules, tick: TimeInterval, deadline: Date,
+                     alive: @Sendable () async -> Liveness) async -> Answer {
         // Ids stay monotonic across a control-plane restart without storing them: a fresh board starts above every
         // id an earlier one can have issued up to this step (fewer than 256 quorums per step).
         var rooms = runs[run] ?? RunRooms(room: QuorumRoom(lastId: UInt64(max(0, step)) << 8))
@@ -63,7 +65,7 @@ public actor QuorumBoard {
             rooms.planned = (plan, Set(planned().map { rooms.number($0) }))
         }
         let member = rooms.number(slot)
-        let immediate = rooms.room.join(step: step, member: member, failed: failed, now: now())
+        let immediate = rooms.room.join(step: step, member: member, failed: failed, revision: revision, now: now())
         runs[run] = rooms
         if let immediate { return answer(immediate, run: run) }
         while true {
@@ -88,6 +90,7 @@ public actor QuorumBoard {
             let names = runs[run]?.names ?? [:]
             return .formed(QuorumDecision(id: decision.id, step: decision.step, slots: decision.members.map { names[$0] ?? "" }))
         case .missed: return .missed
+        case let .stale(revision): return .stale(revision: revision)
         case .waiting: return .waiting
         }
     }

@@ -9,7 +9,8 @@ import Testing
 
     enum Op: Sendable {
         /// `member` asks for `step` at second `at`; expects the immediate answer (nil: it must wait).
-        case join(Int, step: Int, at: TimeInterval, failed: UInt64? = nil, expect: QuorumRoom.Answer? = nil)
+        case join(Int, step: Int, at: TimeInterval, failed: UInt64? = nil, revision: (trained: Int, scheduled: Int)? = nil,
+                  expect: QuorumRoom.Answer? = nil)
         /// `member`, waiting for `step`, polls at second `at` with `alive` members, `gone` ones and the plan's slots.
         case poll(Int, step: Int, at: TimeInterval, alive: Int = 3, gone: Set<Int> = [], planned: Set<Int> = [0, 1, 2],
                   expect: QuorumRoom.Answer, wake: TimeInterval? = nil)
@@ -77,6 +78,11 @@ import Testing
         Case(name: "ids continue above a seeded id (a restarted control plane)", lastId: 7 << 8, ops: [
             .join(0, step: 7, at: 0), .join(1, step: 7, at: 0), .join(2, step: 7, at: 0), .poll(0, step: 7, at: 0, expect: formed((7 << 8) + 1, 7, [0, 1, 2])),
         ]),
+        Case(name: "a member that trained the step with another revision is not admitted; with the step's it is", previous: [0, 1], ops: [
+            .join(0, step: 5, at: 0, revision: (2, 2)), .join(1, step: 5, at: 0, revision: (1, 2), expect: .stale(revision: 2)),
+            .poll(0, step: 5, at: 1, expect: .waiting, wake: 60), .join(1, step: 5, at: 2, revision: (2, 2)),
+            .poll(1, step: 5, at: 2, expect: formed(1, 5, [0, 1])),
+        ]),
         Case(name: "a member left behind by a later step misses its own", previous: [0, 1], ops: [
             .join(0, step: 3, at: 0), .join(1, step: 4, at: 0), .poll(0, step: 3, at: 1, expect: .missed),
         ]),
@@ -88,8 +94,9 @@ import Testing
         let rules = QuorumRules(minReplicas: test.minReplicas, joinTimeout: 60)
         for (index, op) in test.ops.enumerated() {
             switch op {
-            case let .join(member, step, at, failed, expect):
-                #expect(room.join(step: step, member: member, failed: failed, now: Self.t0.addingTimeInterval(at)) == expect, "op \(index)")
+            case let .join(member, step, at, failed, revision, expect):
+                #expect(room.join(step: step, member: member, failed: failed, revision: revision, now: Self.t0.addingTimeInterval(at)) == expect,
+                        "op \(index)")
             case let .poll(member, step, at, alive, gone, planned, expect, wake):
                 let poll = room.poll(step: step, member: member, rules: rules, observation: .init(planned: planned, gone: gone, alive: alive),
                                      now: Self.t0.addingTimeInterval(at))

@@ -54,7 +54,7 @@ public final class CoordinatorRoom: @unchecked Sendable {
     func answer(_ answer: QuorumRoom.Answer, step: Int) -> Answer {
         switch answer {
         case let .formed(decision): return .quorum(Quorum(id: decision.id, step: decision.step, members: decision.members))
-        case .missed: return .missed(step)
+        case .missed, .stale: return .missed(step)
         case .waiting: return .waiting
         }
     }
