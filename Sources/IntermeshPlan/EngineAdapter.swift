@@ -11,6 +11,8 @@ struct EngineAdapter: Sendable {
         /// Host and ring port of the run's first replica (PRIME's GLOBAL_ADDR / GLOBAL_PORT).
         var firstHost: String
         var firstPort: Int
+        /// Replicas in the run (summed once per plan, not once per replica).
+        var totalReplicas: Int
     }
 
     var kind: EngineSpec.Kind
@@ -47,7 +49,7 @@ struct EngineAdapter: Sendable {
     }
 
     func env(_ run: TrainingRun, _ replica: ReplicaInfo) -> [String: String] {
-        let total = String(run.spec.totalReplicas)
+        let total = String(replica.totalReplicas)
         switch kind {
         case .reference:
             return [:]

@@ -38,7 +38,7 @@ public enum Planner {
                 let slot = "\(site.name)/\(index)"
                 let info = EngineAdapter.ReplicaInfo(
                     slot: slot, globalIndex: globalIndex, ranks: site.ranksPerReplica, ports: ports,
-                    firstHost: first?.host ?? host, firstPort: first?.port ?? ports.ring)
+                    firstHost: first?.host ?? host, firstPort: first?.port ?? ports.ring, totalReplicas: totalReplicas)
                 let shard = DataShard(index: globalIndex, count: totalReplicas, seed: spec.training.seed &+ globalIndex)
                 var env: [String: String] = [
                     "INTERMESH_SLOT": slot,
