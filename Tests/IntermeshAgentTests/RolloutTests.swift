@@ -186,10 +186,14 @@ import Testing
         let (applied, output) = try up.command(["apply", "-f", changed])
         #expect(applied == 0, "\(output)")
         try await up.wait("the restart rollout complete", timeout: 180) { try await Self.status(up).rollout?.phase == .complete }
+        // The rollout is complete once the agent has relaunched every changed replica; the new incarnation then
+        // recovers from a live donor and trains on.
+        try up.wait("beta's new incarnation recovered and trained an outer step", timeout: 120) {
+            let events = up.log(site: "beta").compactMap { $0["event"] as? String }
+            return events.lastIndex(of: "recovered").map { events[$0...].contains("outer") } ?? false
+        }
         let beta = up.log(site: "beta")
-        // A second incarnation started, recovered from a live donor, and trained on.
         #expect(beta.filter { $0["event"] as? String == "start" }.count == 2)
-        #expect(beta.contains { $0["event"] as? String == "recovered" })
         #expect(up.log(site: "alpha").filter { $0["event"] as? String == "start" }.count == alphaStarts, "alpha was not relaunched")
         let replicas = up.replicas(site: "beta")
         #expect(replicas.count == 1 && replicas.first?["incarnation"] as? Int == 2)

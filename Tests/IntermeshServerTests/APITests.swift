@@ -140,7 +140,10 @@ import Testing
         let (_, body) = try await server.client(token: "").send(.GET, "/v1/openapi.json")
         let document = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
         #expect(document["openapi"] as? String == "3.1.0")
-        #expect((document["paths"] as? [String: Any])?["/v1/runs"] != nil)
+        let paths = try #require(document["paths"] as? [String: Any])
+        for path in ["/v1/runs", "/v1/runs/{run}/resume", "/v1/runs/{run}/sites/{site}/intent", "/v1/runs/{run}/sites/{site}/schedule"] {
+            #expect(paths[path] != nil, "\(path) is not documented")
+        }
     }
 
     @Test func tokensNeverReachTheLogOrEvents() async throws {
