@@ -27,7 +27,6 @@ public struct ControlPlane: Sendable {
         public var warnings: [String]
     }
 
-
     /// Validates and compiles a spec, then stores it as the run's next revision (or nothing, when unchanged).
     public func apply(specText: String, checkRevision: Int?, by principal: Principal) async throws -> Applied {
         let loaded = SpecLoader().load(name: "spec", text: specText)
