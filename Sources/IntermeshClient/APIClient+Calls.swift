@@ -1,8 +1,6 @@
 import Foundation
 import IntermeshAPI
-import AsyncHTTPClient
 import NIOCore
-import NIOPosix
 
 /// Every `/v1` call as a typed method: the paths and bodies are written here once for all callers.
 extension APIClient {
@@ -74,21 +72,6 @@ extension APIClient {
 }
 
 extension APIClient {
-    /// A client with an HTTP client and an event-loop thread of its own, for a process that must release them before
-    /// it exits (the reference engine ends MPI after its last call; NIO must not be running then). Call `shutdown`.
-    public static func owning(server: String, token: String?, timeout: TimeAmount) -> APIClient {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        return APIClient(server: server, token: token, environment: [:], timeout: timeout,
-                         http: HTTPClient(eventLoopGroupProvider: .shared(group)), group: group)
-    }
-
-    /// Ends an `owning` client: requests in flight fail, its thread stops.
-    public func shutdown() {
-        guard let group = ownedGroup else { return }
-        try? http.syncShutdown()
-        try? group.syncShutdownGracefully()
-    }
-
     /// Runs a call from a plain (non-async) thread and waits for it: the reference engine's membership threads
     /// block on their calls. Never call it from a task of the cooperative pool.
     public func blocking<T: Sendable>(_ call: @escaping @Sendable (APIClient) async throws -> T) throws -> T {

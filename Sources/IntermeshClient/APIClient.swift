@@ -4,7 +4,6 @@ import IntermeshAPI
 import IntermeshAPI
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 
 /// A failure the server reported (its JSON error), or one reaching it.
 public struct APIClientError: Error, CustomStringConvertible, Sendable {
@@ -40,20 +39,19 @@ public struct APIClient: Sendable {
     public var server: String
     public var token: String?
     public var timeout: TimeAmount
-    public var http: HTTPClient
-    /// The event loops of an `owning` client, shut down with it.
-    let ownedGroup: MultiThreadedEventLoopGroup?
+    let httpClient: HTTPClient?
+    /// The async-http-client it sends with: the one given, else the process-wide one (created on first use only, so
+    /// a client with a `transport` starts no event loop).
+    public var http: HTTPClient { httpClient ?? .shared }
+    /// Carries requests instead of `http` when set (the reference engine's MPI processes keep NIO out, see
+    /// `URLSessionTransport`); event streams always go through `http`.
+    public var transport: (any HTTPTransport)?
 
     /// `--server`, else `$INTERMESH_SERVER`, else http://127.0.0.1:7700; `--token`, else `$INTERMESH_TOKEN`.
     public init(server: String?, token: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-                timeout: TimeAmount = .seconds(30), http: HTTPClient = .shared) {
-        self.init(server: server, token: token, environment: environment, timeout: timeout, http: http, group: nil)
-    }
-
-    init(server: String?, token: String?, environment: [String: String], timeout: TimeAmount, http: HTTPClient,
-         group: MultiThreadedEventLoopGroup?) {
-        self.http = http
-        ownedGroup = group
+                timeout: TimeAmount = .seconds(30), http: HTTPClient? = nil, transport: (any HTTPTransport)? = nil) {
+        httpClient = http
+        self.transport = transport
         var base = server ?? environment["INTERMESH_SERVER"] ?? "http://127.0.0.1:7700"
         while base.hasSuffix("/") { base.removeLast() }
         self.server = base
@@ -66,6 +64,20 @@ public struct APIClient: Sendable {
     /// Sends a request; a non-2xx answer becomes an `APIClientError` carrying the server's message. `timeout`
     /// overrides the client's (a long poll needs longer than its own wait).
     public func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: TimeAmount? = nil) async throws -> (status: Int, body: Data) {
+        if let transport {
+            var headers: [(String, String)] = []
+            if let token { headers.append(("Authorization", "Bearer \(token)")) }
+            if body != nil { headers.append(("Content-Type", "application/json")) }
+            let answer: (status: Int, body: Data)
+            do {
+                answer = try await transport.send(method: method.rawValue, url: server + path, headers: headers, body: body,
+                                                  timeout: TimeInterval((timeout ?? self.timeout).nanoseconds) / 1e9)
+            } catch {
+                throw APIClientError(status: 0, code: "unreachable", message: "cannot reach the control plane at \(server): \(error)", details: [])
+            }
+            guard (200..<300).contains(answer.status) else { throw APIClientError(status: answer.status, body: answer.body) }
+            return answer
+        }
         var request = HTTPClientRequest(url: server + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }

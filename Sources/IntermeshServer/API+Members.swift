@@ -8,14 +8,11 @@ import IntermeshStore
 extension API {
     /// Register and heartbeat a site's members in one request; the answer carries the active revision and directives.
     func heartbeats(_ request: Request, _ context: ServerContext) async throws -> Response {
-        let name = try runName(context)
-        let site: String = try context.parameters.require("site")
-        _ = try context.requireSite(run: name, site: site)
-        let run = try await plane.requireRun(name)
+        // The decoded plan is cached per revision: a heartbeat reads no revision from disk.
+        let (run, site, plan) = try await memberContext(context)
+        let name = run.name
         let body = try await JSONBody.decode(HeartbeatBody.self, from: request, context: context)
         guard body.members.count <= 100_000 else { throw APIError.badRequest("at most 100000 members per heartbeat") }
-        // The decoded plan is cached per revision: a heartbeat reads no revision from disk.
-        guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
         let now = plane.now()
         var records: [MemberRecord] = []
         records.reserveCapacity(body.members.count)

@@ -9,6 +9,7 @@ import IntermeshPlan
 /// answers (slots and addresses), so members that a later revision added are reachable too.
 public final class ManagedMembership: Membership, @unchecked Sendable {
     let client: APIClient
+    let transport = URLSessionTransport()
     let run: String
     let site: String
     let slot: String
@@ -43,7 +44,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
                 me: PeerAddress, shouldStop: @escaping @Sendable () -> Bool) {
         activeRevision = revision
         if revision > 0 { loaded[revision] = plan }
-        client = APIClient.owning(server: server, token: token, timeout: .seconds(10))
+        client = APIClient(server: server, token: token, environment: [:], timeout: .seconds(10), transport: transport)
         run = plan.runName
         site = String(slot.split(separator: "/")[0])
         self.slot = slot
@@ -303,8 +304,8 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         state = .draining
         lock.unlock()
         try? beat(leaving: true)
-        // Nothing of NIO may still run when the process ends MPI and exits: the schedule watch's long poll fails now.
-        client.shutdown()
+        // The schedule watch's long poll ends now rather than holding the process open.
+        transport.close()
     }
 
     public func completed(_ quorum: Quorum) {}
