@@ -19,6 +19,11 @@ public actor Reconciliation {
         var issued: Date?
         /// Relaunches each site's agent still has to do, for the revision it last loaded.
         var pendingRestarts: [String: (revision: Int, count: Int)] = [:]
+
+        /// Relaunches each site still has for `revision`: only counts reported for it or a later one say a site is done.
+        func pendingRestarts(forRevision revision: Int) -> [String: Int] {
+            pendingRestarts.filter { $0.value.revision >= revision }.mapValues(\.count)
+        }
         var lease = RestartLease()
         /// The members the last full pass saw, for the lease.
         var readiness: RestartLease.Readiness?
@@ -46,7 +51,7 @@ public actor Reconciliation {
 
     /// Relaunches each site's agent still has, as reported for `revision` or a later one.
     public func pendingRestarts(run: String, revision: Int) -> [String: Int] {
-        (runs[run]?.pendingRestarts ?? [:]).filter { $0.value.revision >= revision }.mapValues(\.count)
+        runs[run]?.pendingRestarts(forRevision: revision) ?? [:]
     }
 
     /// Picks the least-loaded donor for a joiner.
@@ -109,7 +114,8 @@ public actor Reconciliation {
             }
             let members = await plane.members.members(of: run.name)
             // Launch history matters only for slots with no live member.
-            let covered = Set(members.filter { $0.isLive(at: now, timeout: timeout) }.map(\.slot))
+            let live = members.filter { $0.isLive(at: now, timeout: timeout) }
+            let covered = Set(live.map(\.slot))
             let uncovered = (plan?.sites ?? []).flatMap(\.replicas).map(\.slot).filter { !covered.contains($0) }
             let slots = try await plane.store.slots(of: run.name, named: uncovered)
             let input = ReconcileInput(generation: run.generation, plan: plan, members: members, slots: slots, conditions: run.conditions,
@@ -163,14 +169,13 @@ public actor Reconciliation {
             }
             if let plan {
                 let policy = plan.run.spec.faultPolicy
-                let live = members.filter { $0.isLive(at: now, timeout: timeout) }
                 runtime.readiness = RestartLease.Readiness(ready: live.filter(\.isReady).count, live: live.count,
                                                            minReplicas: policy.minReplicas, maxParallel: plan.run.spec.rollout.maxParallel)
             }
             runtime.lastFull = PassKey.Last(key: key, due: now.addingTimeInterval(min(60, result.backoffEndsAfter ?? 60)))
             runs[run.name] = runtime
             if let plan {
-                try await advanceRollout(run: run, plan: plan, members: members, timeout: timeout, pending: runtime.pendingRestarts, now: now)
+                try await advanceRollout(run: run, plan: plan, live: live, runtime: runtime, now: now)
             }
             ServerMetrics.members(run: run.name).record(members.count - evicted.count)
             ServerMetrics.reconcilePass(full: true).record(duration: ContinuousClock.now - started)
@@ -181,17 +186,14 @@ public actor Reconciliation {
 }
 
 extension Reconciliation {
-    /// Moves the run's rollout on from what its live members report.
-    func advanceRollout(run: RunRecord, plan: Plan, members: [MemberRecord], timeout: TimeInterval,
-                        pending reported: [String: (revision: Int, count: Int)], now: Date) async throws {
-        let live = members.filter { $0.isLive(at: now, timeout: timeout) }
+    /// Moves the run's rollout on from what its live members (as of this pass) report.
+    func advanceRollout(run: RunRecord, plan: Plan, live: [MemberRecord], runtime: RunRuntime, now: Date) async throws {
         guard let state = try await plane.rolloutState(of: run.name), let current = state.current, !current.phase.finished else { return }
         let rules = await plane.rolloutPolicy(plan.run, name: run.name)
         let observed = live.map {
             RolloutMember(site: $0.site, outerStep: $0.outerStep, acknowledged: $0.acknowledged, active: $0.activeRevision, evalLoss: $0.evalLoss)
         }
-        // Only counts reported for this revision or a later one say that a site's relaunches are done.
-        let pending = reported.filter { $0.value.revision >= current.revision }.mapValues(\.count)
+        let pending = runtime.pendingRestarts(forRevision: current.revision)
         let step = max(run.outerStep, live.map(\.outerStep).max() ?? 0)
         try await plane.updateRollout(run: run.name) { stored in
             guard var state = stored else { return nil }
