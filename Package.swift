@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // The run-spec language: units, model types, YAML loading, validation, canonical form, schema.
@@ -50,13 +54,26 @@ let package = Package(
         .target(
             name: "IntermeshServer",
             dependencies: [
-                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore",
+                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore", "IntermeshLighthouse",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
+        ),
+        // torchft's Lighthouse protocol (gRPC): the messages and the service, generated once from Proto/lighthouse.proto
+        // by `scripts/generate-proto.sh` and committed. The control plane serves it; the bench's load generator calls it.
+        .target(
+            name: "IntermeshLighthouse",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Proto"]
         ),
         // The API client: the commands, the agents, the bench and the engine's managed mode call /v1 through it.
         .target(
@@ -119,8 +136,10 @@ let package = Package(
         .executableTarget(
             name: "intermesh-bench",
             dependencies: [
-                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshTrainer", "IntermeshControl", "IntermeshClient",
+                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshTrainer", "IntermeshControl", "IntermeshClient", "IntermeshLighthouse",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
         // Golden files for the tests that compare rendered output (plans, diffs, CLI output).
@@ -132,7 +151,14 @@ let package = Package(
         .testTarget(name: "IntermeshTrainerTests", dependencies: ["IntermeshTrainer", "IntermeshAPI"]),
         .testTarget(name: "IntermeshControlTests", dependencies: ["IntermeshControl", "IntermeshAPI"]),
         .testTarget(name: "IntermeshStoreTests", dependencies: ["IntermeshStore", "IntermeshAPI"]),
-        .testTarget(name: "IntermeshServerTests", dependencies: ["IntermeshServer", "IntermeshClient", "IntermeshAPI"]),
+        .testTarget(
+            name: "IntermeshServerTests",
+            dependencies: [
+                "IntermeshServer", "IntermeshClient", "IntermeshAPI", "IntermeshLighthouse",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
+        ),
         .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshClient", "IntermeshAPI"]),
     ]
 )

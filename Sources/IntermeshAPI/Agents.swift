@@ -65,9 +65,12 @@ public struct AgentResponse: Codable, Sendable {
     public var directives: [Directive]
     /// How many replicas the agent may have relaunching at once for a restart-class change (0: wait its turn).
     public var restartsAllowed: Int?
+    /// The port of the control plane's Lighthouse endpoint (torchft's protocol), for runs managed through torchft: the
+    /// agent hands `http://SERVER-HOST:PORT` to its replicas as `INTERMESH_LIGHTHOUSE`.
+    public var lighthousePort: Int?
 
     public init(phase: RunPhase, activeRevision: Int, contentHash: String, siteInPlan: Bool, issuedAt: Date?, directives: [Directive],
-                restartsAllowed: Int?) {
+                restartsAllowed: Int?, lighthousePort: Int? = nil) {
         self.phase = phase
         self.activeRevision = activeRevision
         self.contentHash = contentHash
@@ -75,5 +78,6 @@ public struct AgentResponse: Codable, Sendable {
         self.issuedAt = issuedAt
         self.directives = directives
         self.restartsAllowed = restartsAllowed
+        self.lighthousePort = lighthousePort
     }
 }

@@ -14,7 +14,8 @@ extension Agent {
             phase = response.phase
         }
         guard response.phase == .running, let plan else {
-            for record in state.replicas where record.stopRequestedAt == nil { requestStop(record.member, reason: "run \(response.phase)", drain: true) }
+            let drain = plan?.membership ?? .native == .native
+            for record in state.replicas where record.stopRequestedAt == nil { requestStop(record.member, reason: "run \(response.phase)", drain: drain) }
             return
         }
         let issued = response.issuedAt ?? .distantPast
@@ -27,7 +28,10 @@ extension Agent {
                 guard let (sitePlan, replica) = plan.replica(slot: directive.slot), sitePlan.name == site else { continue }
                 launch(replica, of: sitePlan)
             case .stop:
-                if let member = directive.member { requestStop(member, reason: directive.reason ?? "not wanted", drain: true) }
+                // Only an engine that speaks the native protocol drains (contributes its step, then leaves).
+                if let member = directive.member {
+                    requestStop(member, reason: directive.reason ?? "not wanted", drain: plan.membership == .native)
+                }
             }
         }
         restartChanged(plan: plan, allowed: response.restartsAllowed ?? 0)
@@ -88,6 +92,7 @@ extension Agent {
         environment["INTERMESH_SERVER"] = config.server
         environment["INTERMESH_TOKEN_FILE"] = tokenFile.path
         environment["INTERMESH_MEMBER_ID"] = member
+        if let lighthouse { environment["INTERMESH_LIGHTHOUSE"] = lighthouse }
         environment["INTERMESH_INCARNATION"] = String(incarnation)
         environment["INTERMESH_RUN"] = config.run
         environment["INTERMESH_SITE"] = site
@@ -114,7 +119,8 @@ extension Agent {
             let started = pid > 0 ? ReplicaProcess.ProcStat(pid: pid)?.startTime ?? 0 : 0
             state.incarnations[replica.slot] = incarnation
             var record = ReplicaRecord(slot: replica.slot, member: member, incarnation: incarnation, pid: pid, startTime: started,
-                                       revision: revision, signature: replica.launchSignature, log: log, launchedAt: Date())
+                                       revision: revision, signature: replica.launchSignature, contentHash: plan?.contentHash, log: log,
+                                       launchedAt: Date())
             record.jobId = jobId
             state.replicas.append(record)
             save()

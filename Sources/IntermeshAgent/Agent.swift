@@ -54,6 +54,10 @@ public final class Agent: @unchecked Sendable {
     var plan: Plan?
     var revisionDirectory: URL?
     var phase = RunPhase.running
+    /// The control plane's Lighthouse address for torchft engines (`http://HOST:PORT`), when it serves one.
+    var lighthouse: String?
+    /// When the agent last heartbeat for its processes (engines with process liveness).
+    var lastProcessBeat = Date.distantPast
     let say: @Sendable (String) -> Void
 
     public init(config: AgentConfiguration, say: @escaping @Sendable (String) -> Void) {
@@ -80,6 +84,7 @@ public final class Agent: @unchecked Sendable {
                     unreachable = false
                     backoff = 1
                     try await act(on: response)
+                    try await beatForProcesses()
                 } catch let error as APIClientError where error.status == 0 || error.status >= 500 {
                     if !unreachable { say("control plane unreachable (\(error.message)); replicas keep running; retrying with backoff") }
                     unreachable = true
@@ -200,6 +205,22 @@ public final class Agent: @unchecked Sendable {
         let response = try await client.report(run: config.run, site: site, report)
         launched.removeFirst(sent.0)
         exited.removeFirst(sent.1)
+        lighthouse = response.lighthousePort.flatMap { LighthouseAddress.url(server: config.server, port: $0) }
         return response
+    }
+
+    /// For engines that speak nothing (`membership: process`): one heartbeat for every process this agent supervises that
+    /// is alive and not stopping, at the run's heartbeat interval. A process that ends is reported as an exit instead.
+    func beatForProcesses() async throws {
+        guard let plan, plan.membership == .process, phase == .running else { return }
+        let interval = plan.run.spec.faultPolicy.heartbeatInterval.seconds
+        guard Date().timeIntervalSince(lastProcessBeat) >= interval else { return }
+        let beats = state.replicas.filter { $0.stopRequestedAt == nil }.map { record in
+            MemberBeat(id: record.member, slot: record.slot, incarnation: record.incarnation, state: .training,
+                       revision: record.contentHash, acknowledged: record.revision, activeRevision: record.revision)
+        }
+        lastProcessBeat = Date()
+        guard !beats.isEmpty else { return }
+        _ = try await client.heartbeat(run: config.run, site: site, HeartbeatBody(members: beats))
     }
 }

@@ -14,6 +14,8 @@ public struct ReplicaRecord: Codable, Sendable, Hashable {
     /// The revision whose plan launched it, and the launch signature of its replica in that plan.
     public var revision: Int
     public var signature: String
+    /// Content hash of that revision (what a process-liveness heartbeat reports the member trains with).
+    public var contentHash: String?
     public var log: String
     public var launchedAt: Date
     /// Set when the agent asked it to stop (drain), and when it escalated to SIGTERM.

@@ -22,6 +22,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Also write the first admin token to this file (mode 0600).")
     var adminTokenFile: String?
 
+    @Option(help: ArgumentHelp("Port of the Lighthouse endpoint (torchft's gRPC protocol) on the --listen host: a number, 0 for any free port, or 'off'.",
+                               discussion: "Default: the API's port + 10 (7710), or any free port when the API's is 0."))
+    var lighthousePort: String?
+
     func run() async throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
             throw CLIError("--listen must be HOST:PORT, got '\(listen)'")
@@ -34,8 +38,20 @@ struct ServeCommand: AsyncParsableCommand {
             }
             directory = String(store.dropFirst("sqlite:".count))
         }
+        var lighthouse: Int? = port == 0 ? 0 : port + 10
+        if let lighthousePort {
+            if lighthousePort == "off" {
+                lighthouse = nil
+            } else {
+                guard let number = Int(lighthousePort), (0...65535).contains(number) else {
+                    throw CLIError("--lighthouse-port must be a port (0 to 65535) or 'off', got '\(lighthousePort)'")
+                }
+                lighthouse = number
+            }
+        }
+        guard lighthouse.map({ $0 <= 65535 }) ?? true else { throw CLIError("--listen port \(port) leaves no default Lighthouse port: pass --lighthouse-port") }
         let configuration = ServerConfiguration(dataDirectory: URL(fileURLWithPath: directory), host: host, port: port,
-                                                adminTokenFile: adminTokenFile)
+                                                adminTokenFile: adminTokenFile, lighthousePort: lighthouse)
         let opened: (plane: ControlPlane, adminToken: String?)
         do {
             opened = try await Server.open(configuration: configuration)
@@ -50,8 +66,10 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .notice
         let plane = opened.plane
         let shownDirectory = directory
-        let app = Server.application(configuration: configuration, plane: plane, logger: logger) { port in
-            Terminal.stdout.write("intermesh serve: listening on http://\(host):\(port), data in \(shownDirectory)\n")
+        let app = Server.application(configuration: configuration, plane: plane, logger: logger) { [lighthouse] port in
+            let shown = lighthouse == nil ? nil : await plane.lighthousePort.wait()
+            let lighthouse = shown.map { ", Lighthouse (torchft) on \(host):\($0)" } ?? ""
+            Terminal.stdout.write("intermesh serve: listening on http://\(host):\(port)\(lighthouse), data in \(shownDirectory)\n")
         }
         try await app.runService()
     }

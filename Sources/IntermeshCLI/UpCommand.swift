@@ -99,7 +99,8 @@ final class UpSession: @unchecked Sendable {
         }
         let storeDirectory = dataDirectory.appendingPathComponent("store")
         let adminFile = dataDirectory.appendingPathComponent("admin.token").path
-        let configuration = ServerConfiguration(dataDirectory: storeDirectory, host: host, port: port, adminTokenFile: adminFile, embedded: true)
+        let configuration = ServerConfiguration(dataDirectory: storeDirectory, host: host, port: port, adminTokenFile: adminFile, embedded: true,
+                                                lighthousePort: 0)
         let plane: ControlPlane
         do {
             plane = try await Server.open(configuration: configuration).plane

@@ -158,6 +158,11 @@ public struct QuorumRoom: Sendable, Equatable {
         previous = members
     }
 
+    /// The newest step decided and not yet forgotten.
+    public var latestDecided: Int? {
+        decided.keys.max()
+    }
+
     /// The decision of `step`, when it was made and not yet forgotten.
     public func decision(of step: Int) -> Decision? {
         decided[step]

@@ -16,14 +16,25 @@ struct EngineAdapter: Sendable {
     }
 
     var kind: EngineSpec.Kind
+    var membership: EngineSpec.Membership
 
-    /// Variables exported from runtime values the agent provides, e.g. PRIME's GLOBAL_UNIQUE_ID from the member UUID.
-    var runtimeAliases: [(name: String, source: String)] {
-        switch kind {
-        case .reference: return []
-        case .prime: return [("GLOBAL_UNIQUE_ID", "INTERMESH_MEMBER_ID")]
-        case .torchrun: return [("TORCHFT_LIGHTHOUSE", "INTERMESH_SERVER")]
+    /// A variable exported at launch from values the agent provides: `value` goes between double quotes in the
+    /// launch file, literal text (validated names and numbers) and `${NAME:-}` of agent-provided variables.
+    struct RuntimeAlias: Equatable {
+        var name: String
+        var value: String
+    }
+
+    /// Variables exported from runtime values the agent provides: PRIME's GLOBAL_UNIQUE_ID from the member UUID;
+    /// torchft's Lighthouse address and the replica id the Lighthouse reads run, slot and member from.
+    func runtimeAliases(run: String, slot: String, globalIndex: Int) -> [RuntimeAlias] {
+        var aliases: [RuntimeAlias] = []
+        if kind == .prime { aliases.append(RuntimeAlias(name: "GLOBAL_UNIQUE_ID", value: "${INTERMESH_MEMBER_ID:-}")) }
+        if membership == .torchft {
+            aliases.append(RuntimeAlias(name: "TORCHFT_LIGHTHOUSE", value: "${INTERMESH_LIGHTHOUSE:-}"))
+            aliases.append(RuntimeAlias(name: "TORCHFT_REPLICA_ID", value: "\(run)/\(slot)/${INTERMESH_MEMBER_ID:-}/\(globalIndex)"))
         }
+        return aliases
     }
 
     /// Engine-specific files rendered into each replica's directory, by template name.
@@ -39,7 +50,7 @@ struct EngineAdapter: Sendable {
             return [engine.entrypoint, "--slot", replica.slot] + flags + engine.args
         case .prime:
             return torchrun(replica) + [engine.entrypoint, "@${INTERMESH_REPLICA_DIR}/config.toml"] + engine.args
-        case .torchrun:
+        case .torchrun, .torchft:
             return torchrun(replica) + [engine.entrypoint] + flags + engine.args
         }
     }
@@ -58,8 +69,11 @@ struct EngineAdapter: Sendable {
                 "GLOBAL_ADDR": replica.firstHost, "GLOBAL_PORT": String(replica.firstPort),
                 "GLOBAL_RANK": String(replica.globalIndex), "GLOBAL_WORLD_SIZE": total,
             ]
-        case .torchrun:
-            return ["REPLICA_GROUP_ID": String(replica.globalIndex), "NUM_REPLICA_GROUPS": total]
+        case .torchrun, .torchft:
+            // torchft's conventions: the group's index and the number of groups; its ManagerServer on the ring port.
+            var env = ["REPLICA_GROUP_ID": String(replica.globalIndex), "NUM_REPLICA_GROUPS": total]
+            if membership == .torchft { env["TORCHFT_MANAGER_PORT"] = String(replica.ports.ring) }
+            return env
         }
     }
 }

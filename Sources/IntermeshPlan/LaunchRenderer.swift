@@ -29,7 +29,7 @@ public struct LaunchRenderer: Sendable {
 
     /// Files of every replica, in plan order; the plan's `files` lists are filled in.
     public func render(_ plan: inout Plan) throws(TemplateSet.Failure) -> [RenderedFile] {
-        let adapter = EngineAdapter(kind: plan.engine)
+        let adapter = EngineAdapter(kind: plan.engine, membership: plan.membership)
         var all: [RenderedFile] = []
         for siteIndex in plan.sites.indices {
             let site = plan.sites[siteIndex]
@@ -68,6 +68,7 @@ enum LaunchContext {
         env.merge(replica.env) { _, replica in replica }
         let command = ShellQuote.command(replica.command)
         let launcher = spec.launcher
+        let aliases = adapter.runtimeAliases(run: plan.runName, slot: replica.slot, globalIndex: replica.globalIndex)
         var context: [String: Any] = [
             "run": plan.runName,
             "site": site.name,
@@ -81,7 +82,7 @@ enum LaunchContext {
             "secretEnv": site.secretEnv.map {
                 ["name": $0, "check": "${\($0):?\($0) must be set in the agent environment}"] as [String: Any]
             },
-            "runtimeEnv": adapter.runtimeAliases.map { ["name": $0.name, "ref": "${\($0.source):-}"] as [String: Any] },
+            "runtimeEnv": aliases.map { ["name": $0.name, "ref": $0.value] as [String: Any] },
             "hasWorkingDirectory": run.spec.engine.workingDirectory != nil,
             "workingDirectory": run.spec.engine.workingDirectory ?? "",
             "command": command,
@@ -96,7 +97,7 @@ enum LaunchContext {
                 if let last = slots.last, last.0 == rank.host { slots[slots.count - 1].1 += 1 } else { slots.append((rank.host, 1)) }
             }
             context["hosts"] = slots.map { ["name": $0.0, "slots": $0.1] as [String: Any] }
-            context["exportedEnv"] = (env.keys.sorted() + site.secretEnv + adapter.runtimeAliases.map(\.name)
+            context["exportedEnv"] = (env.keys.sorted() + site.secretEnv + aliases.map(\.name)
                 + ["INTERMESH_PLAN", "INTERMESH_PLAN_DIR", "INTERMESH_REPLICA_DIR", "INTERMESH_MEMBER_ID", "INTERMESH_INCARNATION",
                    "INTERMESH_CHECKPOINT_DIR", "INTERMESH_SERVER", "INTERMESH_TOKEN_FILE"])
                 .map { "-x \($0)" }.joined(separator: " ")
@@ -121,7 +122,7 @@ enum LaunchContext {
             var remote = ""
             if let directory = run.spec.engine.workingDirectory { remote += "cd \(ShellQuote.quote(directory)) && " }
             remote += "exec env " + env.keys.sorted().map { "\($0)=\(ShellQuote.quote(env[$0] ?? ""))" }.joined(separator: " ")
-            for alias in adapter.runtimeAliases { remote += " \(alias.name)=\"${\(alias.source):-}\"" }
+            for alias in aliases { remote += " \(alias.name)=\"\(alias.value)\"" }
             context["remoteCommand"] = remote + " " + command
         }
         if adapter.kind == .prime {

@@ -21,6 +21,9 @@ public struct Plan: Codable, Sendable, Hashable {
 
     public func site(named name: String) -> SitePlan? { sites.first { $0.name == name } }
 
+    /// How the control plane learns who is alive (the spec's `engine.membership`).
+    public var membership: EngineSpec.Membership { run.spec.engine.membership }
+
     /// The replica of a slot such as `us-east/0`.
     public func replica(slot: String) -> (SitePlan, ReplicaPlan)? {
         for site in sites {

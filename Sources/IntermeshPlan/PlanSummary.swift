@@ -7,7 +7,7 @@ public enum PlanSummary {
         let spec = plan.run.spec
         let estimate = plan.estimate
         var out = "Plan for run \(plan.runName) (\(plan.contentHash.prefix(19)))\n"
-        out += "engine \(plan.engine.rawValue), \(Format.count(Double(plan.parameters))) parameters, "
+        out += "engine \(plan.engine.rawValue) (\(plan.membership.rawValue) membership), \(Format.count(Double(plan.parameters))) parameters, "
         out += "\(plan.totalReplicas) replica\(plan.totalReplicas == 1 ? "" : "s") in \(plan.sites.count) site\(plan.sites.count == 1 ? "" : "s"), "
         out += "\(plan.totalRanks) rank\(plan.totalRanks == 1 ? "" : "s")\n"
         out += "H = \(spec.training.innerSteps) inner steps; \(spec.training.quantization.rawValue) pseudo-gradient of "

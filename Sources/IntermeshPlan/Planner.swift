@@ -6,7 +6,7 @@ import IntermeshSpec
 public enum Planner {
     public static func compile(_ run: TrainingRun) -> Plan {
         let spec = run.spec
-        let adapter = EngineAdapter(kind: spec.engine.kind)
+        let adapter = EngineAdapter(kind: spec.engine.kind, membership: spec.engine.membership)
         let estimates = Estimator.estimate(run: run)
         let hash = run.contentHash
         let totalReplicas = spec.totalReplicas
@@ -64,6 +64,7 @@ public enum Planner {
                 "INTERMESH_SITE": site.name,
                 "INTERMESH_REVISION_HASH": hash,
                 "INTERMESH_ENGINE": spec.engine.kind.rawValue,
+                "INTERMESH_MEMBERSHIP": spec.engine.membership.rawValue,
                 "INTERMESH_REPLICA_COUNT": String(totalReplicas),
                 "INTERMESH_DATA_SHARDS": String(totalReplicas),
             ]) { _, ours in ours }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import IntermeshAPI
 import IntermeshControl
+import IntermeshPlan
 import IntermeshStore
 
 extension API {
@@ -48,6 +49,6 @@ extension API {
         return try JSONBody.response(AgentResponse(
             phase: run.phase, activeRevision: run.activeRevision, contentHash: plan?.contentHash ?? "",
             siteInPlan: plan?.site(named: site) != nil, issuedAt: issuedAt, directives: directives,
-            restartsAllowed: allowed))
+            restartsAllowed: allowed, lighthousePort: plan?.membership == .torchft ? await plane.lighthousePort.port : nil))
     }
 }

@@ -129,6 +129,7 @@ struct API {
         guard try await plane.store.deleteRun(name) else { throw APIError.notFound("no run named \(name)") }
         await plane.members.forget(run: name)
         await board.forget(run: name)
+        await plane.torchftRounds.forget(run: name)
         await plane.rollouts.set(nil, run: name)
         await plane.pace.forget(run: name)
         await reconciliation.forget(run: name)

@@ -15,6 +15,10 @@ public struct ControlPlane: Sendable {
     public let pace = StepPace()
     /// Wakes members waiting for a run's revision schedule to change.
     public let scheduleChanges = ScheduleChanges()
+    /// torchft runs' last quorum requests and answers (the Lighthouse endpoint).
+    let torchftRounds = LighthouseRounds()
+    /// The port the Lighthouse endpoint listens on, once it does; agents hand it to torchft engines.
+    public let lighthousePort = ListeningPort()
 
     public init(store: any Store, now: @escaping @Sendable () -> Date = Date.init) {
         self.store = store

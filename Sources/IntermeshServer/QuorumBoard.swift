@@ -106,6 +106,15 @@ public actor QuorumBoard {
         return (look.live, look.ready)
     }
 
+    /// The round a member asking now joins, for protocols without outer steps (torchft's Lighthouse): the one being
+    /// gathered, else the one after the last decided. Rounds take the place of steps in the room, so a member that
+    /// comes late joins the next round instead of missing a step.
+    public func round(run: String) -> Int {
+        guard let room = runs[run]?.room else { return 0 }
+        if room.pendingStep >= 0 { return room.pendingStep }
+        return (room.latestDecided ?? -1) + 1
+    }
+
     /// A recovered member announces the step it joins, so that step's quorum waits for it.
     public func intend(run: String, step: Int, slot: String) {
         var rooms = runs[run] ?? RunRooms(room: QuorumRoom(lastId: UInt64(max(0, step)) << 8))

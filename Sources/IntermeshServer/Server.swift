@@ -3,6 +3,7 @@ import Hummingbird
 import IntermeshAPI
 import IntermeshStore
 import Logging
+import ServiceLifecycle
 
 /// How `intermesh serve` runs.
 public struct ServerConfiguration: Sendable {
@@ -14,11 +15,15 @@ public struct ServerConfiguration: Sendable {
     /// Issue an admin token into `adminTokenFile` whenever that file is missing, not only on the first start: the
     /// process that embeds the control plane (`intermesh up`) is its own first client.
     public var embedded: Bool
+    /// Where torchft's Lighthouse protocol (gRPC) is served, on `host`; 0 picks a free port, nil serves none.
+    public var lighthousePort: Int?
 
-    public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil, embedded: Bool = false) {
+    public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil, embedded: Bool = false,
+                lighthousePort: Int? = nil) {
         self.dataDirectory = dataDirectory
         self.host = host
         self.port = port
+        self.lighthousePort = lighthousePort
         self.adminTokenFile = adminTokenFile
         self.embedded = embedded
     }
@@ -49,14 +54,14 @@ public enum Server {
         return issued.text
     }
 
-    public static func router(plane: ControlPlane, reconciliation: Reconciliation) -> Router<ServerContext> {
+    public static func router(plane: ControlPlane, reconciliation: Reconciliation, board: QuorumBoard) -> Router<ServerContext> {
         // Metrics bind to the factory bootstrapped when they are made: bootstrap before the first request.
         _ = ServerMetrics.registry
         let router = Router(context: ServerContext.self)
         router.add(middleware: MetricsMiddleware<ServerContext>())
         router.add(middleware: ErrorMiddleware<ServerContext>())
         router.add(middleware: AuthMiddleware(store: plane.store))
-        API(plane: plane, reconciliation: reconciliation, board: QuorumBoard(now: plane.now)).register(on: router)
+        API(plane: plane, reconciliation: reconciliation, board: board).register(on: router)
         return router
     }
 
@@ -64,10 +69,16 @@ public enum Server {
     public static func application(configuration: ServerConfiguration, plane: ControlPlane, logger: Logger,
                                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let reconciliation = Reconciliation(plane: plane)
+        let board = QuorumBoard(now: plane.now)
+        var services: [any Service] = [ReconcileService(reconciliation: reconciliation, logger: logger)]
+        if let port = configuration.lighthousePort {
+            services.append(LighthouseEndpoint(host: configuration.host, port: port, logger: logger,
+                                               service: LighthouseService(plane: plane, board: board, rounds: plane.torchftRounds)))
+        }
         return Application(
-            router: router(plane: plane, reconciliation: reconciliation),
+            router: router(plane: plane, reconciliation: reconciliation, board: board),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "intermesh"),
-            services: [ReconcileService(reconciliation: reconciliation, logger: logger)],
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

@@ -12,7 +12,7 @@ public struct SpecDiff: Sendable, Codable, Equatable {
     /// Compares two specs by their canonical forms (every default filled in).
     public init(old: TrainingRun, new: TrainingRun) {
         var changes: [SpecChange] = []
-        Self.compare(Self.tree(old), Self.tree(new), path: "", into: &changes)
+        Self.compare(Self.tree(old), Self.tree(new), path: "", membership: new.spec.engine.membership, into: &changes)
         self.init(changes: changes)
     }
 
@@ -66,7 +66,7 @@ public struct SpecDiff: Sendable, Codable, Equatable {
         var everySite: [String] = []
         var sites: [String: [String]] = [:]
         leaves(tree(run), path: "") { path, value in
-            guard case let .restart(scope) = classify(path) else { return }
+            guard case let .restart(scope) = classify(path, membership: run.spec.engine.membership) else { return }
             let line = "\(path)=\(render(value))"
             if let scope { sites[scope, default: []].append(line) } else { everySite.append(line) }
         }
@@ -88,22 +88,22 @@ public struct SpecDiff: Sendable, Codable, Equatable {
         (try? JSONSerialization.jsonObject(with: run.canonicalJSON(pretty: false))) ?? [:]
     }
 
-    static func compare(_ old: Any?, _ new: Any?, path: String, into changes: inout [SpecChange]) {
+    static func compare(_ old: Any?, _ new: Any?, path: String, membership: EngineSpec.Membership, into changes: inout [SpecChange]) {
         switch (old, new) {
         case let (old as [String: Any], new as [String: Any]):
             for key in Set(old.keys).union(new.keys) {
-                compare(old[key], new[key], path: path.isEmpty ? key : "\(path).\(key)", into: &changes)
+                compare(old[key], new[key], path: path.isEmpty ? key : "\(path).\(key)", membership: membership, into: &changes)
             }
         case let (old as [Any], new as [Any]) where named(old) != nil && named(new) != nil:
             let before = named(old)!, after = named(new)!
             for key in Set(before.keys).union(after.keys) {
-                compare(before[key], after[key], path: "\(path)[\(key)]", into: &changes)
+                compare(before[key], after[key], path: "\(path)[\(key)]", membership: membership, into: &changes)
             }
         default:
             let oldText = old.map(render), newText = new.map(render)
             guard oldText != newText else { return }
             let kind: SpecChange.Kind = old == nil ? .added : new == nil ? .removed : .changed
-            changes.append(SpecChange(path: path, kind: kind, old: oldText, new: newText, changeClass: classify(path, kind: kind)))
+            changes.append(SpecChange(path: path, kind: kind, old: oldText, new: newText, changeClass: classify(path, kind: kind, membership: membership)))
         }
     }
 
@@ -129,11 +129,26 @@ public struct SpecDiff: Sendable, Codable, Equatable {
 
     // MARK: - Classes
 
-    /// The class of a change at `path` (dotted, named list entries in brackets).
-    public static func classify(_ path: String, kind: SpecChange.Kind = .changed) -> ChangeClass {
+    /// The class of a change at `path` (dotted, named list entries in brackets) for an engine managed with `membership`.
+    /// Only engines that speak the native protocol take hot changes: for the others, what the engine reads (training,
+    /// data weights, per-site learning rate and batch) needs a restart, and the fault policy is the control plane's own
+    /// (its quorum rules and heartbeat timeout for torchft's Lighthouse protocol, its eviction for process liveness).
+    public static func classify(_ path: String, kind: SpecChange.Kind = .changed, membership: EngineSpec.Membership = .native) -> ChangeClass {
+        let native = classify(path, kind: kind)
+        guard !membership.takesHotChanges else { return native }
+        switch native {
+        case .hot: return path.hasPrefix("spec.faultPolicy.") ? .control : .restart(site: nil)
+        case let .siteLocal(site): return .restart(site: site)
+        default: return native
+        }
+    }
+
+    static func classify(_ path: String, kind: SpecChange.Kind) -> ChangeClass {
         if path == "apiVersion" || path == "kind" || path == "metadata.name" { return .immutable }
         if path.hasPrefix("metadata.") { return .control }
-        if path.hasPrefix("spec.model") || path == "spec.engine.kind" || path == "spec.training.seed" { return .immutable }
+        if path.hasPrefix("spec.model") || path == "spec.engine.kind" || path == "spec.engine.membership" || path == "spec.training.seed" {
+            return .immutable
+        }
         if path.hasPrefix("spec.sites[") {
             let rest = path.dropFirst("spec.sites[".count)
             guard let close = rest.firstIndex(of: "]") else { return .restart(site: nil) }

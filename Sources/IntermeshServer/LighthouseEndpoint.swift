@@ -1,0 +1,49 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// The gRPC server of the Lighthouse endpoint, a service beside the HTTP API: it stops with it, and records the port it
+/// listens on in the control plane (agents hand it to torchft engines).
+struct LighthouseEndpoint: Service {
+    let host: String
+    let port: Int
+    let logger: Logger
+    let service: LighthouseService
+
+    func run() async throws {
+        let server = GRPCServer(
+            transport: .http2NIOPosix(address: .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port),
+                                      transportSecurity: .plaintext),
+            services: [service])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                let bound = try await server.listeningAddress?.ipv4?.port ?? port
+                await service.plane.lighthousePort.set(bound)
+                logger.info("Lighthouse endpoint (torchft's protocol) listening on \(host):\(bound)")
+            }
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}
+
+/// A port learned once a listener is bound.
+public actor ListeningPort {
+    public private(set) var port: Int?
+
+    public init() {}
+
+    func set(_ port: Int) {
+        self.port = port
+    }
+
+    /// The port once bound, waiting up to `timeout` for the listener.
+    public func wait(timeout: Duration = .seconds(5)) async -> Int? {
+        let clock = ContinuousClock(), deadline = clock.now + timeout
+        while port == nil, clock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return port
+    }
+}

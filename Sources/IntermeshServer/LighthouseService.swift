@@ -1,0 +1,178 @@
+import Foundation
+import GRPCCore
+import IntermeshAPI
+import IntermeshControl
+import IntermeshLighthouse
+import IntermeshPlan
+import IntermeshSpec
+import IntermeshStore
+import SwiftProtobuf
+
+/// torchft's Lighthouse protocol, served by the control plane, so an unmodified `torchft.Manager` uses it as its
+/// Lighthouse. A replica group names itself with the id its plan hands it (`TorchftReplicaID`); its heartbeats and
+/// quorum requests keep its member alive in the run's member table, and its quorums are decided by the run's own
+/// quorum room and rules (the state machine the native protocol uses), one round per quorum torchft asks for. The
+/// quorum id torchft sees advances only when the participants change, as with torchft's own Lighthouse.
+struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
+    let plane: ControlPlane
+    let board: QuorumBoard
+    let rounds: LighthouseRounds
+    let runs = LighthouseRuns()
+
+    func heartbeat(request: Torchft_LighthouseHeartbeatRequest, context: GRPCCore.ServerContext) async throws -> Torchft_LighthouseHeartbeatResponse {
+        let replica = try await admit(request.replicaID)
+        try await touch(replica, step: nil, state: nil)
+        return Torchft_LighthouseHeartbeatResponse()
+    }
+
+    func quorum(request: Torchft_LighthouseQuorumRequest, context: GRPCCore.ServerContext) async throws -> Torchft_LighthouseQuorumResponse {
+        guard request.hasRequester else { throw RPCError(code: .invalidArgument, message: "the quorum request has no requester") }
+        var requester = request.requester
+        guard requester.step >= 0, requester.step < 1 << 40 else {
+            throw RPCError(code: .invalidArgument, message: "step \(requester.step) is out of range (0 to 2^40)")
+        }
+        let replica = try await admit(requester.replicaID)
+        requester.data = String(requester.data.prefix(64 * 1024))
+        try await touch(replica, step: Int(requester.step), state: nil)
+        let name = replica.id.run
+        await rounds.record(run: name, slot: replica.id.slot, member: requester)
+        let policy = replica.plan.run.spec.faultPolicy
+        let rules = QuorumRules(minReplicas: policy.minReplicas, joinTimeout: policy.joinTimeout.seconds)
+        let registry = plane.members, now = plane.now, timeout = replica.timeout, plan = replica.plan
+        // torchft's ManagerServer waits for its quorum up to its own timeout; the round is asked again until decided.
+        while !Task.isCancelled {
+            let round = await board.round(run: name)
+            let answer = await board.join(
+                run: name, step: round, slot: replica.id.slot, failed: nil, plan: plan.contentHash,
+                planned: { plan.sites.flatMap(\.replicas).map(\.slot) }, rules: rules, tick: policy.quorumTick.seconds,
+                deadline: now().addingTimeInterval(10)) {
+                    await registry.liveness(of: name, timeout: timeout, now: now())
+                }
+            guard case let .formed(decision) = answer else { continue }
+            try await touch(replica, step: Int(requester.step), state: .training)
+            var response = Torchft_LighthouseQuorumResponse()
+            response.quorum = await rounds.quorum(run: name, decision: decision, now: now())
+            return response
+        }
+        throw RPCError(code: .cancelled, message: "the quorum request was cancelled")
+    }
+
+    /// The run, plan and slot a replica id names, when that run is managed through torchft and has the slot.
+    func admit(_ text: String) async throws -> LighthouseRuns.Admitted {
+        let id: TorchftReplicaID
+        do { id = try TorchftReplicaID.parse(text) } catch { throw RPCError(code: .invalidArgument, message: error.description) }
+        guard let entry = try await runs.entry(run: id.run, plane: plane) else {
+            throw RPCError(code: .notFound, message: "no run \(id.run) with an active revision")
+        }
+        guard entry.plan.membership == .torchft else {
+            throw RPCError(code: .failedPrecondition,
+                           message: "run \(id.run) is not managed through torchft (engine.membership: \(entry.plan.membership.rawValue))")
+        }
+        guard let (_, replica) = entry.plan.replica(slot: id.slot) else {
+            throw RPCError(code: .notFound, message: "the active plan of run \(id.run) has no slot \(id.slot)")
+        }
+        guard replica.globalIndex == id.globalIndex else {
+            throw RPCError(code: .invalidArgument, message: "slot \(id.slot) is replica group \(replica.globalIndex) of run \(id.run), not \(id.globalIndex)")
+        }
+        return LighthouseRuns.Admitted(id: id, run: entry.run, plan: entry.plan, timeout: entry.timeout)
+    }
+
+    /// Keeps the replica group's member alive, registering it on first contact (as a native member's first heartbeat does).
+    func touch(_ replica: LighthouseRuns.Admitted, step: Int?, state: MemberState?) async throws {
+        let name = replica.id.run, member = replica.id.member
+        var incarnation = 1
+        if await plane.members.known([member], in: name).isEmpty,
+           let slot = try await plane.store.slots(of: name, named: [replica.id.slot])[replica.id.slot], slot.lastMember == member {
+            incarnation = max(1, slot.launches.count)
+        }
+        let now = plane.now()
+        try await plane.members.touch(run: name, id: member, now: now, update: { record in
+            if let step { record.outerStep = step }
+            if let state { record.state = state }
+        }, make: {
+            var record = MemberRecord(id: member, site: replica.id.site, slot: replica.id.slot, incarnation: incarnation, state: .joining,
+                                      outerStep: step ?? 0, revision: replica.plan.contentHash, lastHeartbeat: now, leaving: false)
+            record.activeRevision = replica.run.activeRevision
+            record.acknowledged = replica.run.activeRevision
+            return record
+        })
+        ServerMetrics.heartbeatMembers(run: name).increment()
+    }
+}
+
+/// Each torchft run's last quorum requests and answers: participants are the requests of the round's members, sorted
+/// by replica id as torchft's Lighthouse sorts them; the quorum id advances only when the replica ids change.
+actor LighthouseRounds {
+    struct RunState {
+        var requests: [String: Torchft_QuorumMember] = [:]
+        var answers: [UInt64: Torchft_Quorum] = [:]
+        var last: (id: Int64, replicas: [String])?
+    }
+
+    var runs: [String: RunState] = [:]
+    /// Quorum ids start above any an earlier process issued (milliseconds since 1970 at start), so a restarted control
+    /// plane never hands out an id torchft already saw with other participants.
+    let firstId: Int64
+
+    init(now: Date = Date()) {
+        firstId = Int64(now.timeIntervalSince1970 * 1000)
+    }
+
+    func record(run: String, slot: String, member: Torchft_QuorumMember) {
+        runs[run, default: RunState()].requests[slot] = member
+    }
+
+    func quorum(run: String, decision: QuorumDecision, now: Date) -> Torchft_Quorum {
+        var state = runs[run] ?? RunState()
+        if let answer = state.answers[decision.id] { return answer }
+        let participants = decision.slots.compactMap { state.requests[$0] }.sorted { $0.replicaID < $1.replicaID }
+        let ids = participants.map(\.replicaID)
+        let id = state.last.map { $0.replicas == ids ? $0.id : $0.id + 1 } ?? firstId
+        var quorum = Torchft_Quorum()
+        quorum.quorumID = id
+        quorum.participants = participants
+        quorum.created = Google_Protobuf_Timestamp(date: now)
+        state.last = (id, ids)
+        state.answers[decision.id] = quorum
+        if state.answers.count > 8, let oldest = state.answers.keys.min() { state.answers[oldest] = nil }
+        runs[run] = state
+        return quorum
+    }
+
+    func forget(run: String) {
+        runs[run] = nil
+    }
+}
+
+/// Runs as the Lighthouse endpoint sees them, read again at most once a second: torchft heartbeats every 100 ms
+/// per replica group, and each must not cost a read of the store.
+actor LighthouseRuns {
+    struct Entry {
+        var run: RunRecord
+        var plan: Plan
+        var timeout: TimeInterval
+        var at: Date
+    }
+
+    struct Admitted: Sendable {
+        var id: TorchftReplicaID
+        var run: RunRecord
+        var plan: Plan
+        var timeout: TimeInterval
+    }
+
+    var entries: [String: Entry] = [:]
+
+    func entry(run name: String, plane: ControlPlane) async throws -> Entry? {
+        let now = plane.now()
+        if let entry = entries[name], now.timeIntervalSince(entry.at) < 1 { return entry }
+        guard let run = try await plane.store.run(name), let plan = try await plane.activePlan(of: run) else {
+            entries[name] = nil
+            return nil
+        }
+        let entry = Entry(run: run, plan: plan, timeout: await plane.heartbeatTimeout(of: run, plan: plan), at: now)
+        entries[name] = entry
+        if entries.count > 1024 { entries = entries.filter { now.timeIntervalSince($0.value.at) < 1 } }
+        return entry
+    }
+}
