@@ -68,8 +68,12 @@ struct UpSummary {
             text += "  eval \(source): \(first) (step \(firstEvalStep)) -> \(String(format: "%.3f", lastEval[source] ?? 0)) (step \(lastEvalStep))\n"
         }
         let split = hashes.filter { $0.value.count > 1 }.keys.sorted()
-        text += split.isEmpty ? "  parameters: identical on every replica at every outer step\n"
-            : "  parameters: DIFFER at outer steps \(split.map(String.init).joined(separator: ", "))\n"
+        if hashes.isEmpty {
+            text += "  parameters: no outer step logged\n"
+        } else {
+            text += split.isEmpty ? "  parameters: identical on every replica at every outer step\n"
+                : "  parameters: DIFFER at outer steps \(split.map(String.init).joined(separator: ", "))\n"
+        }
         text += "  failures healed: \(relaunches) relaunch\(relaunches == 1 ? "" : "es")\n"
         for quarantine in quarantines { text += "  \(quarantine)\n" }
         return text

@@ -52,6 +52,8 @@ struct EngineAdapter: Sendable {
             return torchrun(replica) + [engine.entrypoint, "@${INTERMESH_REPLICA_DIR}/config.toml"] + engine.args
         case .torchrun, .torchft:
             return torchrun(replica) + [engine.entrypoint] + flags + engine.args
+        case .command:
+            return [engine.entrypoint] + flags + engine.args
         }
     }
 
@@ -69,7 +71,7 @@ struct EngineAdapter: Sendable {
                 "GLOBAL_ADDR": replica.firstHost, "GLOBAL_PORT": String(replica.firstPort),
                 "GLOBAL_RANK": String(replica.globalIndex), "GLOBAL_WORLD_SIZE": total,
             ]
-        case .torchrun, .torchft:
+        case .torchrun, .torchft, .command:
             // torchft's conventions: the group's index and the number of groups; its ManagerServer on the ring port.
             var env = ["REPLICA_GROUP_ID": String(replica.globalIndex), "NUM_REPLICA_GROUPS": total]
             if membership == .torchft { env["TORCHFT_MANAGER_PORT"] = String(replica.ports.ring) }

@@ -46,7 +46,10 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
                 run: name, step: round, slot: replica.id.slot, failed: nil, plan: plan.contentHash,
                 planned: { plan.sites.flatMap(\.replicas).map(\.slot) }, rules: rules, tick: policy.quorumTick.seconds,
                 deadline: now().addingTimeInterval(10)) {
-                    await registry.liveness(of: name, timeout: timeout, now: now())
+                    // A torchft group heals inside its quorum (its Manager fetches state from a peer), so every live
+                    // group is waited for, whatever it reported last.
+                    let live = await registry.liveness(of: name, timeout: timeout, now: now()).live
+                    return QuorumBoard.Liveness(live: live, ready: live)
                 }
             guard case let .formed(decision) = answer else { continue }
             try await touch(replica, step: Int(requester.step), state: .training)

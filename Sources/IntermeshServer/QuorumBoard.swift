@@ -45,6 +45,9 @@ public actor QuorumBoard {
     }
 
     var runs: [String: RunRooms] = [:]
+    /// Waiters between two polls, per run: a decision wakes them all at once instead of at their next tick.
+    var sleepers: [String: [UInt64: CheckedContinuation<Void, Never>]] = [:]
+    var nextSleeper: UInt64 = 0
     let now: @Sendable () -> Date
 
     public init(now: @escaping @Sendable () -> Date = Date.init) {
@@ -77,10 +80,15 @@ public actor QuorumBoard {
                                                      alive: live.count)
             let poll = rooms.room.poll(step: step, member: member, rules: rules, observation: observation, now: now())
             runs[run] = rooms
-            if poll.formedNow { ServerMetrics.quorumsFormed(run: run).increment() }
+            if poll.formedNow {
+                ServerMetrics.quorumsFormed(run: run).increment()
+                wakeAll(run: run)
+            }
             if poll.answer != .waiting { return answer(poll.answer, run: run) }
-            if now() >= deadline { return .waiting }
-            try? await Task.sleep(for: .milliseconds(Int(tick * 1000)))
+            // A waiter whose caller went away (a cancelled gRPC call) stops polling; without this its sleeps would
+            // return at once and spin until the deadline.
+            if now() >= deadline || Task.isCancelled { return .waiting }
+            await nap(run: run, seconds: tick)
         }
     }
 
@@ -126,5 +134,28 @@ public actor QuorumBoard {
     /// Forgets a deleted run's rooms.
     public func forget(run: String) {
         runs[run] = nil
+        wakeAll(run: run)
+    }
+
+    /// Waits `seconds`, or less when a decision of the run is made meanwhile.
+    func nap(run: String, seconds: TimeInterval) async {
+        let id = nextSleeper
+        nextSleeper += 1
+        await withCheckedContinuation { continuation in
+            sleepers[run, default: [:]][id] = continuation
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                self.wake(run: run, id: id)
+            }
+        }
+    }
+
+    func wake(run: String, id: UInt64) {
+        sleepers[run]?.removeValue(forKey: id)?.resume()
+    }
+
+    func wakeAll(run: String) {
+        guard let waiting = sleepers.removeValue(forKey: run) else { return }
+        for continuation in waiting.values { continuation.resume() }
     }
 }

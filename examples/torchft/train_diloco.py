@@ -6,7 +6,8 @@ its Lighthouse (TORCHFT_LIGHTHOUSE, set by the agent) and names itself with TORC
 its heartbeats and quorums are the run's membership. Everything else comes from the plan (INTERMESH_PLAN): the model,
 the data mix, the inner and outer optimizers, the sync interval, the minimum number of replicas.
 
-After every outer step each group prints `outer step N loss L participants P params DIGEST`; DIGEST is a hash of the
+After every outer step each group logs one JSON line, `{"event": "outer", "slot", "outer_step", "loss", "hash",
+"participants"}`, as the reference engine does (`intermesh up` summarizes these lines): `hash` is a digest of the
 parameters, equal in every group that took part in the step.
 """
 import hashlib
@@ -78,6 +79,7 @@ def main():
         spec = json.load(file)["run"]["spec"]
     training, policy = spec["training"], spec["faultPolicy"]
     shard = int(os.environ.get("INTERMESH_DATA_SHARD", "0"))
+    slot = os.environ.get("INTERMESH_SLOT", "")
     # One seed for the parameters: every group starts from the same model; its own for the data.
     torch.manual_seed(training["seed"])
     model = ByteMLP(spec["model"])
@@ -122,8 +124,8 @@ def main():
             inner.step()
             if manager.current_step() != step:
                 step = manager.current_step()
-                print(f"outer step {step} loss {loss.item():.4f} participants {manager.num_participants()} params {digest(model)}",
-                      flush=True)
+                print(json.dumps({"event": "outer", "slot": slot, "outer_step": step, "loss": round(loss.item(), 5),
+                                  "hash": digest(model), "participants": manager.num_participants()}), flush=True)
     manager.shutdown(wait=False)
 
 

@@ -7,6 +7,8 @@ public struct EngineSpec: SpecObject, Hashable, Codable {
         case prime
         /// Any torchrun script.
         case torchrun
+        /// Any program, started as it is (`entrypoint`, the `config` flags, `args`): one process per replica.
+        case command
         /// A torchrun script whose replica groups coordinate through torchft (`torchft.Manager`): the control plane is
         /// their Lighthouse.
         case torchft
@@ -39,15 +41,15 @@ public struct EngineSpec: SpecObject, Hashable, Codable {
 
     public static let schema = ObjectSchema("engine", doc: "The training engine.", fields: [
         FieldSchema("kind", .enumeration(Kind.allCases.map(\.rawValue)), default: .string("reference"),
-                    doc: "`reference` (intermesh-trainer), `prime` (torchrun + GLOBAL_* variables), `torchrun`, or `torchft` (torchrun + torchft's variables)."),
+                    doc: "`reference` (intermesh-trainer), `prime` (torchrun + GLOBAL_* variables), `torchrun`, `command` (any program) or `torchft` (torchrun + torchft's variables)."),
         FieldSchema("membership", .enumeration(Membership.allCases.map(\.rawValue)),
-                    default: .derived("`native` (reference), `torchft` (torchft), `process` (prime, torchrun)"),
+                    default: .derived("`native` (reference), `torchft` (torchft), `process` (prime, torchrun, command)"),
                     doc: "How members are known: `native` (the engine speaks Intermesh's protocol), `torchft` (its torchft Manager uses the control plane as Lighthouse) or `process` (the agent heartbeats for each live process)."),
-        FieldSchema("entrypoint", .string(.path), default: .derived("`intermesh-trainer` (reference), `src/zeroband/train.py` (prime); required for torchrun and torchft"),
-                    doc: "Program (reference) or training script (prime, torchrun, torchft)."),
+        FieldSchema("entrypoint", .string(.path), default: .derived("`intermesh-trainer` (reference), `src/zeroband/train.py` (prime); required for torchrun, command and torchft"),
+                    doc: "Program (reference, command) or training script (prime, torchrun, torchft)."),
         FieldSchema("args", .list(.string(.text), minItems: 0), doc: "Extra arguments appended to the engine's command."),
         FieldSchema("config", .map(key: .labelKey, value: .string(.text)),
-                    doc: "Engine settings: `--key value` flags (reference, torchrun, torchft) or entries of PRIME's config.toml."),
+                    doc: "Engine settings: `--key value` flags (reference, torchrun, command, torchft) or entries of PRIME's config.toml."),
         FieldSchema("workingDirectory", .string(.path), doc: "Directory the engine starts in; the launch directory when absent."),
         FieldSchema("env", .map(key: .envName, value: .string(.text)), doc: "Environment of every rank. Values are written into launch files: no secrets."),
         FieldSchema("secretEnv", .list(.string(.envName), minItems: 0),
@@ -60,7 +62,7 @@ public struct EngineSpec: SpecObject, Hashable, Codable {
         switch kind {
         case .reference: entrypoint = explicit ?? "intermesh-trainer"
         case .prime: entrypoint = explicit ?? "src/zeroband/train.py"
-        case .torchrun, .torchft:
+        case .torchrun, .torchft, .command:
             if explicit == nil {
                 reader.context.error("the \(kind.rawValue) engine needs 'entrypoint', the training script to run",
                                      at: reader.location, path: reader.fieldPath("entrypoint"))
@@ -102,14 +104,15 @@ extension EngineSpec {
         switch kind {
         case .reference: .native
         case .torchft: .torchft
-        case .prime, .torchrun: .process
+        case .prime, .torchrun, .command: .process
         }
     }
 
     /// Why an engine cannot be managed this way, if it cannot.
     static func problem(kind: Kind, membership: Membership) -> String? {
         switch (kind, membership) {
-        case (.reference, .native), (.torchft, .torchft), (.torchrun, .torchft), (.prime, .process), (.torchrun, .process), (.torchft, .process):
+        case (.reference, .native), (.torchft, .torchft), (.torchrun, .torchft), (.prime, .process), (.torchrun, .process), (.torchft, .process),
+             (.command, .process), (.command, .torchft):
             nil
         case (.reference, _):
             "the reference engine speaks Intermesh's protocol: its membership is 'native'"
