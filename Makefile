@@ -16,6 +16,8 @@ test: setup
 	$(SWIFT) build --build-tests
 	# End-to-end suites start servers and MPI jobs: one suite at a time keeps their timing honest on 2 cores.
 	$(SWIFT) test --skip-build --no-parallel
+	# Engines under management, with torchft's own clients and torch (installed by setup into .venv).
+	.venv/bin/python -m unittest discover -s Tests/engines -v
 	bash scripts/check-examples.sh
 
 bench: setup

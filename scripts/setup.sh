@@ -23,5 +23,13 @@ if ! python3 -c 'import jsonschema, yaml' 2>/dev/null; then
   python3 -m pip install --quiet jsonschema pyyaml
 fi
 
+# torch and torchft (PyPI) in the project's virtual environment: the torchft engine's example and the tests that run
+# torchft's own clients against the control plane's Lighthouse endpoint. torch brings its CUDA wheels (about 5.4 GB).
+if ! .venv/bin/python -c 'import torch, torchft' 2>/dev/null; then
+  echo "setup: installing torch and torchft into .venv (a few minutes)"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet torch==2.15.0 torchft==0.2.0
+fi
+
 # A one-node Slurm cluster on this machine, unless one is configured already.
 bash "$(dirname "$0")/slurm-local.sh"

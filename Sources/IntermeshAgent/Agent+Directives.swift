@@ -158,6 +158,7 @@ extension Agent {
         }
         for record in state.replicas { signal(record, SIGKILL) }
         supervise()
+        stopStrays()
         _ = try? await contact()
     }
 

@@ -131,7 +131,8 @@ public final class Agent: @unchecked Sendable {
         save()
     }
 
-    /// Replica processes of this state directory that no record knows (started just before the agent died): stopped.
+    /// Replica processes of this state directory that no record knows (started just before the agent died, or left
+    /// behind by a leader that ended): stopped.
     func stopStrays() {
         let known = Set(state.replicas.map(\.member))
         let mine = config.stateDirectory.path
@@ -156,6 +157,7 @@ public final class Agent: @unchecked Sendable {
     func supervise() {
         let now = Date()
         var changed = false
+        var anyEnded = false
         // One squeue for every Slurm job; when it fails (the controller is away) jobs count as running.
         let ids = state.replicas.compactMap(\.jobId)
         let jobs = ids.isEmpty ? [:] : SlurmJobs.states(ids)
@@ -181,6 +183,7 @@ public final class Agent: @unchecked Sendable {
                 lastEnded[record.slot] = now
                 state.replicas.remove(at: position)
                 changed = true
+                anyEnded = true
                 continue
             }
             if let asked = record.stopRequestedAt, record.terminatedAt == nil, now.timeIntervalSince(asked) > config.drainGrace {
@@ -191,6 +194,9 @@ public final class Agent: @unchecked Sendable {
                 signal(record, SIGKILL)
             }
         }
+        // A leader can leave processes in sessions of their own behind (torchrun starts its workers so): they carry
+        // the member's id in their environment and go with it.
+        if anyEnded { stopStrays() }
         if changed { save() }
     }
 

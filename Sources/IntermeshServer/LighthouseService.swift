@@ -33,7 +33,9 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
         }
         let replica = try await admit(requester.replicaID)
         requester.data = String(requester.data.prefix(64 * 1024))
-        try await touch(replica, step: Int(requester.step), state: nil)
+        // Asking for a quorum is what makes a group a participant: until then (torch importing, the Manager starting) a
+        // new incarnation is `joining`, and the others do not wait for it; from now on they do.
+        try await touch(replica, step: Int(requester.step), state: .training)
         let name = replica.id.run
         await rounds.record(run: name, slot: replica.id.slot, member: requester)
         let policy = replica.plan.run.spec.faultPolicy
@@ -46,13 +48,9 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
                 run: name, step: round, slot: replica.id.slot, failed: nil, plan: plan.contentHash,
                 planned: { plan.sites.flatMap(\.replicas).map(\.slot) }, rules: rules, tick: policy.quorumTick.seconds,
                 deadline: now().addingTimeInterval(10)) {
-                    // A torchft group heals inside its quorum (its Manager fetches state from a peer), so every live
-                    // group is waited for, whatever it reported last.
-                    let live = await registry.liveness(of: name, timeout: timeout, now: now()).live
-                    return QuorumBoard.Liveness(live: live, ready: live)
+                    await registry.liveness(of: name, timeout: timeout, now: now())
                 }
             guard case let .formed(decision) = answer else { continue }
-            try await touch(replica, step: Int(requester.step), state: .training)
             var response = Torchft_LighthouseQuorumResponse()
             response.quorum = await rounds.quorum(run: name, decision: decision, now: now())
             return response

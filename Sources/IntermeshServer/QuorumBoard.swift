@@ -82,6 +82,8 @@ public actor QuorumBoard {
             runs[run] = rooms
             if poll.formedNow {
                 ServerMetrics.quorumsFormed(run: run).increment()
+                // Members change state around a decision: the next step's first poll looks afresh.
+                runs[run]?.look = nil
                 wakeAll(run: run)
             }
             if poll.answer != .waiting { return answer(poll.answer, run: run) }

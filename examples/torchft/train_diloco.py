@@ -7,7 +7,7 @@ its heartbeats and quorums are the run's membership. Everything else comes from 
 the data mix, the inner and outer optimizers, the sync interval, the minimum number of replicas.
 
 After every outer step each group logs one JSON line, `{"event": "outer", "slot", "outer_step", "loss", "hash",
-"participants"}`, as the reference engine does (`intermesh up` summarizes these lines): `hash` is a digest of the
+"participants", "time"}`, as the reference engine does (`intermesh up` summarizes these lines): `hash` is a digest of the
 parameters, equal in every group that took part in the step.
 """
 import hashlib
@@ -15,6 +15,7 @@ import json
 import os
 import random
 import sys
+import time
 from datetime import timedelta
 
 import torch
@@ -110,7 +111,7 @@ def main():
     )
     loss_fn = nn.CrossEntropyLoss()
     limit = training.get("outerSteps")
-    print(f"replica group {os.environ['TORCHFT_REPLICA_ID']} starts at step {manager.current_step()}", flush=True)
+    print(json.dumps({"event": "start", "slot": slot, "replica_id": os.environ["TORCHFT_REPLICA_ID"], "time": time.time()}), flush=True)
     with DiLoCo(manager, [model], inner, outer, sync_every=training["innerSteps"], backup_device=torch.device("cpu"),
                 pin_memory=False):
         step = manager.current_step()
@@ -125,7 +126,8 @@ def main():
             if manager.current_step() != step:
                 step = manager.current_step()
                 print(json.dumps({"event": "outer", "slot": slot, "outer_step": step, "loss": round(loss.item(), 5),
-                                  "hash": digest(model), "participants": manager.num_participants()}), flush=True)
+                                  "hash": digest(model), "participants": manager.num_participants(), "time": time.time()}),
+                      flush=True)
     manager.shutdown(wait=False)
 
 

@@ -124,3 +124,109 @@ def wait_for(predicate, timeout, interval=0.1):
             return value
         time.sleep(interval)
     return None
+
+
+def free_port():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Up:
+    """`intermesh up SPEC` in its own process group, with torch's programs on PATH; its output goes to a file."""
+
+    def __init__(self, spec_path, outer_steps=None):
+        self.directory = tempfile.mkdtemp(prefix="intermesh-up-")
+        self.data = os.path.join(self.directory, "data")
+        self.url = f"http://127.0.0.1:{free_port()}"
+        arguments = [BIN, "up", spec_path, "--data", self.data, "--listen", self.url[len("http://"):]]
+        if outer_steps:
+            arguments += ["--outer-steps", str(outer_steps)]
+        environment = dict(os.environ, PATH=VENV_BIN + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+        self.log = open(os.path.join(self.directory, "up.log"), "w+")
+        self.process = subprocess.Popen(arguments, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env=environment,
+                                        start_new_session=True)
+        self.token = wait_for(self.read_token, 60)
+        if not self.token:
+            raise RuntimeError("intermesh up did not start: " + self.output())
+
+    def read_token(self):
+        try:
+            with open(os.path.join(self.data, "admin.token")) as file:
+                return file.read().strip() or None
+        except OSError:
+            return None
+
+    def output(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def get(self, path):
+        request = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + self.token})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def cli(self, *arguments):
+        """Runs an intermesh command against this control plane; returns (exit code, output)."""
+        token_file = os.path.join(self.data, "admin.token")
+        done = subprocess.run([BIN, *arguments, "--server", self.url, "--token-file", token_file], cwd=ROOT,
+                              capture_output=True, text=True)
+        return done.returncode, done.stdout + done.stderr
+
+    def agent_replicas(self, site):
+        """The replicas the site's agent supervises (its agent.json)."""
+        try:
+            with open(os.path.join(self.data, "agents", site, "agent.json")) as file:
+                return json.load(file)["replicas"]
+        except (OSError, ValueError, KeyError):
+            return []
+
+    def replica_log(self, site, index):
+        try:
+            with open(os.path.join(self.data, "agents", site, "logs", f"{site}-{index}.log")) as file:
+                return file.read()
+        except OSError:
+            return ""
+
+    def interrupt(self, timeout=90):
+        """Ctrl-C: returns the exit code."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            return self.process.wait()
+
+    def close(self):
+        if self.process.poll() is None:
+            self.interrupt()
+        self.log.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def outer_lines(text):
+    """The `{"event": "outer", ...}` lines of a replica log, per incarnation (split at the agent's banners)."""
+    incarnations = []
+    for line in text.splitlines():
+        if line.startswith("=== ") and " incarnation " in line:
+            incarnations.append([])
+        elif incarnations and line.startswith("{") and '"event": "outer"' in line:
+            incarnations[-1].append(json.loads(line))
+    return incarnations
+
+
+def processes_matching(fragment):
+    """Pids whose command line contains `fragment` (other than this process)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                if fragment.encode() in file.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
