@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Intermesh needs on a fresh Debian machine; does nothing when it is all there.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 # Slurm (controller, node daemon, client and munge) and OpenSSH run the end-to-end tests of the slurm and ssh
 # launchers on this machine (the ssh test starts its own sshd on loopback).
@@ -32,4 +33,4 @@ if ! .venv/bin/python -c 'import torch, torchft' 2>/dev/null; then
 fi
 
 # A one-node Slurm cluster on this machine, unless one is configured already.
-bash "$(dirname "$0")/slurm-local.sh"
+bash scripts/slurm-local.sh
