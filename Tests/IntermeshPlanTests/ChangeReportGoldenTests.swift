@@ -29,6 +29,17 @@ import Testing
         ("control", { $0.replacingOccurrences(of: "leadSteps: 2", with: "leadSteps: 4").replacingOccurrences(of: "purpose: demo", with: "purpose: test") }),
     ]
 
+    /// For an engine managed through torchft, what the native engine takes hot needs a restart, and the fault policy is
+    /// the control plane's own.
+    @Test func torchftTrainingChangesRestart() throws {
+        let base = try String(contentsOfFile: Repo.path("specs/torchft-local.yaml"), encoding: .utf8)
+        let edited = base.replacingOccurrences(of: "innerSteps: 20", with: "innerSteps: 40").replacingOccurrences(of: "joinTimeout: 10s", with: "joinTimeout: 20s")
+        let report = ChangeReport(run: "torchft-demo", revision: 2, old: Planner.compile(try Repo.run(text: base)),
+                                  new: Planner.compile(try Repo.run(text: edited)))
+        try expectGolden(report.render(), "diff/torchft-training.txt")
+        #expect(report.differs)
+    }
+
     @Test(arguments: cases.map(\.name))
     func reportMatchesGolden(name: String) throws {
         let edit = try #require(Self.cases.first { $0.name == name }).edit

@@ -6,7 +6,7 @@ import Testing
 
 /// The rendered plans of the example specs, file by file, against reviewed golden copies.
 @Suite struct PlanGoldenTests {
-    static let trees = ["local", "mixed"]
+    static let trees = ["local", "mixed", "torchft-local"]
 
     /// The whole tree: a file the renderer stops producing, or one it starts producing, fails as a changed one does.
     @Test(arguments: trees)
@@ -22,7 +22,7 @@ import Testing
     @Test func noGoldenIsStale() {
         let golden = GoldenDirectory(Repo.golden)
         let known = Set(Self.trees.flatMap { tree in golden.files(under: tree).map { "\(tree)/\($0)" } }
-            + ["intellect-1/summary.txt"] + ChangeReportGoldenTests.cases.map { "diff/\($0.name).txt" })
+            + ["intellect-1/summary.txt", "diff/torchft-training.txt"] + ChangeReportGoldenTests.cases.map { "diff/\($0.name).txt" })
         #expect(Set(golden.files()).subtracting(known).isEmpty, "stale: \(Set(golden.files()).subtracting(known).sorted())")
         #expect(known.subtracting(golden.files()).isEmpty, "missing: \(known.subtracting(golden.files()).sorted())")
     }

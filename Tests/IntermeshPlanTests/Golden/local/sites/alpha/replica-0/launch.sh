@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts replica alpha/0 as one local process.
 set -euo pipefail
-# Rendered by intermesh for alpha/0 of run local-demo (revision sha256:6688d9cb70afb8bad2a7da05a6a7ea60715c02e25b961b245015778c97ad13cd); do not edit.
+# Rendered by intermesh for alpha/0 of run local-demo (revision sha256:eb2d00369e251eb4561a69bab390ee5ff4a26f0bab2003ca96a7fd04950e09e8); do not edit.
 INTERMESH_REPLICA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 INTERMESH_PLAN_DIR="$(cd "${INTERMESH_REPLICA_DIR}/../../.." && pwd)"
 export INTERMESH_REPLICA_DIR INTERMESH_PLAN_DIR
@@ -9,12 +9,13 @@ export INTERMESH_PLAN="${INTERMESH_PLAN_DIR}/plan.json"
 export INTERMESH_DATA_SHARD=0
 export INTERMESH_DATA_SHARDS=3
 export INTERMESH_ENGINE=reference
+export INTERMESH_MEMBERSHIP=native
 export INTERMESH_METRICS_PORT=29503
 export INTERMESH_RECOVERY_PORT=29501
 export INTERMESH_RENDEZVOUS_PORT=29502
 export INTERMESH_REPLICA_COUNT=3
 export INTERMESH_REPLICA_INDEX=0
-export INTERMESH_REVISION_HASH=sha256:6688d9cb70afb8bad2a7da05a6a7ea60715c02e25b961b245015778c97ad13cd
+export INTERMESH_REVISION_HASH=sha256:eb2d00369e251eb4561a69bab390ee5ff4a26f0bab2003ca96a7fd04950e09e8
 export INTERMESH_RING_PORT=29500
 export INTERMESH_RUN=local-demo
 export INTERMESH_SITE=alpha

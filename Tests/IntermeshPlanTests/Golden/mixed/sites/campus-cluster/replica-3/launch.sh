@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Submits replica campus-cluster/3 to Slurm and prints the job id.
 set -euo pipefail
-# Rendered by intermesh for campus-cluster/3 of run mixed-1b (revision sha256:5c0132b00fd41255e813d203a0aba21463656e72b4399ac44be7f4ccbc0a3404); do not edit.
+# Rendered by intermesh for campus-cluster/3 of run mixed-1b (revision sha256:1eec570d77b4ddc88020a796ef7772e7378a4cb972fef358b82bff4406b9bef1); do not edit.
 INTERMESH_REPLICA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 INTERMESH_PLAN_DIR="$(cd "${INTERMESH_REPLICA_DIR}/../../.." && pwd)"
 export INTERMESH_REPLICA_DIR INTERMESH_PLAN_DIR

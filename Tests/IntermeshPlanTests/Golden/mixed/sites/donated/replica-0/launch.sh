@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts replica donated/0 on gpu-box-1.example.org over ssh. The plan directory must be at the same path there.
 set -euo pipefail
-# Rendered by intermesh for donated/0 of run mixed-1b (revision sha256:5c0132b00fd41255e813d203a0aba21463656e72b4399ac44be7f4ccbc0a3404); do not edit.
+# Rendered by intermesh for donated/0 of run mixed-1b (revision sha256:1eec570d77b4ddc88020a796ef7772e7378a4cb972fef358b82bff4406b9bef1); do not edit.
 INTERMESH_REPLICA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 INTERMESH_PLAN_DIR="$(cd "${INTERMESH_REPLICA_DIR}/../../.." && pwd)"
 export INTERMESH_REPLICA_DIR INTERMESH_PLAN_DIR
@@ -35,5 +35,5 @@ kill -TERM "$child"; sleep 30 < /dev/null; kill -KILL "$child"; fi; done; } <&3 
 wait "$child"; status=$?; kill "$watcher" 2>/dev/null; rm -f "$INTERMESH_TOKEN_FILE"; exit "$status"'
 # stdin stays open while this ssh client lives; it closes within seconds after.
 # shellcheck disable=SC2086 # ssh options are pre-quoted words
-exec ssh -T -o BatchMode=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p 2222 trainer@gpu-box-1.example.org -- "${before}; export${runtime}; ("'cd /srv/diloco && exec env INTERMESH_DATA_SHARD=4 INTERMESH_DATA_SHARDS=7 INTERMESH_ENGINE=torchrun INTERMESH_METRICS_PORT=29503 INTERMESH_RECOVERY_PORT=29501 INTERMESH_RENDEZVOUS_PORT=29502 INTERMESH_REPLICA_COUNT=7 INTERMESH_REPLICA_INDEX=4 INTERMESH_REVISION_HASH=sha256:5c0132b00fd41255e813d203a0aba21463656e72b4399ac44be7f4ccbc0a3404 INTERMESH_RING_PORT=29500 INTERMESH_RUN=mixed-1b INTERMESH_SITE=donated INTERMESH_SLOT=donated/0 NUM_REPLICA_GROUPS=7 REPLICA_GROUP_ID=4 TORCHFT_LIGHTHOUSE="${INTERMESH_SERVER:-}" torchrun --nnodes=1 --nproc_per_node=1 --master_port=29502 train_diloco.py --model-config configs/1b.json'"${after}" \
+exec ssh -T -o BatchMode=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -p 2222 trainer@gpu-box-1.example.org -- "${before}; export${runtime}; ("'cd /srv/diloco && exec env INTERMESH_DATA_SHARD=4 INTERMESH_DATA_SHARDS=7 INTERMESH_ENGINE=torchrun INTERMESH_MEMBERSHIP=process INTERMESH_METRICS_PORT=29503 INTERMESH_RECOVERY_PORT=29501 INTERMESH_RENDEZVOUS_PORT=29502 INTERMESH_REPLICA_COUNT=7 INTERMESH_REPLICA_INDEX=4 INTERMESH_REVISION_HASH=sha256:1eec570d77b4ddc88020a796ef7772e7378a4cb972fef358b82bff4406b9bef1 INTERMESH_RING_PORT=29500 INTERMESH_RUN=mixed-1b INTERMESH_SITE=donated INTERMESH_SLOT=donated/0 NUM_REPLICA_GROUPS=7 REPLICA_GROUP_ID=4 torchrun --nnodes=1 --nproc_per_node=1 --master_port=29502 train_diloco.py --model-config configs/1b.json'"${after}" \
   < <(printf '%s\n%s\n' "${token}" "${secrets}"; while kill -0 "$$" 2>/dev/null; do sleep 5; done)
