@@ -17,17 +17,29 @@ struct LighthouseEndpoint: Service {
             transport: .http2NIOPosix(address: .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port),
                                       transportSecurity: .plaintext),
             services: [service])
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.serve() }
-                let bound = try await server.listeningAddress?.ipv4?.port ?? port
-                await service.plane.lighthousePort.set(bound)
-                logger.info("Lighthouse endpoint (torchft's protocol) listening on \(host):\(bound)")
+        let serving = Task { try await server.serve() }
+        let bound = try await server.listeningAddress?.ipv4?.port ?? port
+        await service.plane.lighthousePort.set(bound)
+        logger.info("Lighthouse endpoint (torchft's protocol) listening on \(host):\(bound)")
+        // Quorum calls wait as long as their caller lets them: a graceful shutdown that waited for them could wait for
+        // ever (new calls are refused, so no quorum forms). They get `graceCancel` to finish, then are cancelled;
+        // torchft's Manager asks again, of the next control plane.
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await serving.value
+            } onGracefulShutdown: {
+                server.beginGracefulShutdown()
+                Task {
+                    try? await Task.sleep(for: graceCancel)
+                    serving.cancel()
+                }
             }
-        } onGracefulShutdown: {
-            server.beginGracefulShutdown()
+        } onCancel: {
+            serving.cancel()
         }
     }
+
+    var graceCancel: Duration { .seconds(2) }
 }
 
 /// A port learned once a listener is bound.

@@ -31,8 +31,19 @@ enum Bench {
                 FileHandle.standardError.write(Data("rollouts: \(error)\n".utf8))
                 exit(1)
             }
+        case "lighthouse":
+            do {
+                let list = { (name: String, fallback: [Int]) in stringOption(name, arguments).map { $0.split(separator: ",").compactMap { Int($0) } } ?? fallback }
+                try await LighthouseBench.run(quorumSizes: list("--quorum-groups", [2, 16, 128, 1000]),
+                                              heartbeatSizes: list("--heartbeat-groups", [1000, 10000]),
+                                              duration: Double(intOption("--duration", arguments) ?? 10),
+                                              torchftLighthouse: stringOption("--torchft-lighthouse", arguments) ?? ".venv/bin/torchft_lighthouse")
+            } catch {
+                FileHandle.standardError.write(Data("lighthouse: \(error)\n".utf8))
+                exit(1)
+            }
         default:
-            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N] [--schedule grid|after-answer] [--samples FILE]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n".utf8))
+            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N] [--schedule grid|after-answer] [--samples FILE]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n       intermesh-bench lighthouse [--quorum-groups 2,16,128,1000] [--heartbeat-groups 1000,10000] [--duration S] [--torchft-lighthouse PATH]\n".utf8))
             exit(2)
         }
     }
