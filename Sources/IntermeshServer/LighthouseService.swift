@@ -81,23 +81,25 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
     /// Keeps the replica group's member alive, registering it on first contact (as a native member's first heartbeat does).
     func touch(_ replica: LighthouseRuns.Admitted, step: Int?, state: MemberState?) async throws {
         let name = replica.id.run, member = replica.id.member
-        var incarnation = 1
-        if await plane.members.known([member], in: name).isEmpty,
-           let slot = try await plane.store.slots(of: name, named: [replica.id.slot])[replica.id.slot], slot.lastMember == member {
-            incarnation = max(1, slot.launches.count)
-        }
         let now = plane.now()
-        try await plane.members.touch(run: name, id: member, now: now, update: { record in
+        let update: @Sendable (inout MemberRecord) -> Void = { record in
             if let step { record.outerStep = step }
             if let state { record.state = state }
-        }, make: {
+        }
+        ServerMetrics.heartbeatMembers(run: name).increment()
+        // One actor call for the common case, a member already known.
+        if await plane.members.refresh(run: name, id: member, now: now, update: update) { return }
+        var incarnation = 1
+        if let slot = try await plane.store.slots(of: name, named: [replica.id.slot])[replica.id.slot], slot.lastMember == member {
+            incarnation = max(1, slot.launches.count)
+        }
+        try await plane.members.touch(run: name, id: member, now: now, update: update, make: {
             var record = MemberRecord(id: member, site: replica.id.site, slot: replica.id.slot, incarnation: incarnation, state: .joining,
                                       outerStep: step ?? 0, revision: replica.plan.contentHash, lastHeartbeat: now, leaving: false)
             record.activeRevision = replica.run.activeRevision
             record.acknowledged = replica.run.activeRevision
             return record
         })
-        ServerMetrics.heartbeatMembers(run: name).increment()
     }
 }
 

@@ -84,6 +84,17 @@ public actor MemberRegistry {
         return fresh
     }
 
+    /// Refreshes a known member's heartbeat (and what `update` changes); false when the run has no such member.
+    public func refresh(run: String, id: String, now: Date, update: (inout MemberRecord) -> Void) -> Bool {
+        guard var record = runs[run]?[id] else { return false }
+        let old = record
+        record.lastHeartbeat = now
+        update(&record)
+        runs[run]?[id] = record
+        indexes[run]?.update(old: old, new: record)
+        return true
+    }
+
     /// A member heard from through a protocol that names it only (torchft's heartbeat and quorum request): `update`
     /// changes its record when it is known; otherwise `make` describes it and it registers as with `beat`.
     public func touch(run: String, id: String, now: Date, update: (inout MemberRecord) -> Void, make: () -> MemberRecord) async throws {
