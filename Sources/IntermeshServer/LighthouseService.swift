@@ -69,11 +69,11 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
             throw RPCError(code: .failedPrecondition,
                            message: "run \(id.run) is not managed through torchft (engine.membership: \(entry.plan.membership.rawValue))")
         }
-        guard let (_, replica) = entry.plan.replica(slot: id.slot) else {
+        guard let globalIndex = entry.groups[id.slot] else {
             throw RPCError(code: .notFound, message: "the active plan of run \(id.run) has no slot \(id.slot)")
         }
-        guard replica.globalIndex == id.globalIndex else {
-            throw RPCError(code: .invalidArgument, message: "slot \(id.slot) is replica group \(replica.globalIndex) of run \(id.run), not \(id.globalIndex)")
+        guard globalIndex == id.globalIndex else {
+            throw RPCError(code: .invalidArgument, message: "slot \(id.slot) is replica group \(globalIndex) of run \(id.run), not \(id.globalIndex)")
         }
         return LighthouseRuns.Admitted(id: id, run: entry.run, plan: entry.plan, timeout: entry.timeout)
     }
@@ -153,6 +153,8 @@ actor LighthouseRuns {
     struct Entry {
         var run: RunRecord
         var plan: Plan
+        /// Each slot's group index: a heartbeat looks its slot up here, not by a scan of the plan.
+        var groups: [String: Int]
         var timeout: TimeInterval
         var at: Date
     }
@@ -173,7 +175,9 @@ actor LighthouseRuns {
             entries[name] = nil
             return nil
         }
-        let entry = Entry(run: run, plan: plan, timeout: await plane.heartbeatTimeout(of: run, plan: plan), at: now)
+        var groups: [String: Int] = [:]
+        for replica in plan.sites.lazy.flatMap(\.replicas) { groups[replica.slot] = replica.globalIndex }
+        let entry = Entry(run: run, plan: plan, groups: groups, timeout: await plane.heartbeatTimeout(of: run, plan: plan), at: now)
         entries[name] = entry
         if entries.count > 1024 { entries = entries.filter { now.timeIntervalSince($0.value.at) < 1 } }
         return entry
