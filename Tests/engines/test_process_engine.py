@@ -3,6 +3,7 @@ import os
 import signal
 import tempfile
 import unittest
+import urllib.error
 
 from harness import Up, processes_matching, spec, wait_for
 
@@ -18,7 +19,12 @@ class ProcessEngineTests(unittest.TestCase):
         up = Up(file.name)
         try:
             def members():
-                return {member["slot"]: member for member in up.get(f"/v1/runs/{RUN}/members")}
+                try:
+                    return {member["slot"]: member for member in up.get(f"/v1/runs/{RUN}/members")}
+                except urllib.error.HTTPError as error:
+                    if error.code == 404:  # up has not applied the run yet
+                        return {}
+                    raise
 
             def events():
                 return [(event["kind"], event["message"]) for event in up.get(f"/v1/runs/{RUN}/events?limit=1000")]
