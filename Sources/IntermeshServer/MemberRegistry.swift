@@ -98,14 +98,7 @@ public actor MemberRegistry {
     /// A member heard from through a protocol that names it only (torchft's heartbeat and quorum request): `update`
     /// changes its record when it is known; otherwise `make` describes it and it registers as with `beat`.
     public func touch(run: String, id: String, now: Date, update: (inout MemberRecord) -> Void, make: () -> MemberRecord) async throws {
-        if var record = runs[run]?[id] {
-            let old = record
-            record.lastHeartbeat = now
-            update(&record)
-            runs[run]?[id] = record
-            indexes[run]?.update(old: old, new: record)
-            return
-        }
+        if refresh(run: run, id: id, now: now, update: update) { return }
         var record = make()
         update(&record)
         try await beat(run: run, [record], now: now)
