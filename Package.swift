@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "IntermeshServerTests",
             dependencies: [
-                "IntermeshServer", "IntermeshClient", "IntermeshAPI", "IntermeshLighthouse",
+                "IntermeshServer", "IntermeshClient", "IntermeshAPI", "IntermeshLighthouse", "IntermeshStore", "IntermeshControl",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]

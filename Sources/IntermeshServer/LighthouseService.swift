@@ -6,7 +6,9 @@ import IntermeshLighthouse
 import IntermeshPlan
 import IntermeshSpec
 import IntermeshStore
+import Metrics
 import SwiftProtobuf
+import Synchronization
 
 /// torchft's Lighthouse protocol, served by the control plane, so an unmodified `torchft.Manager` uses it as its
 /// Lighthouse. A replica group names itself with the id its plan hands it (`TorchftReplicaID`); its heartbeats and
@@ -75,7 +77,7 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
         guard globalIndex == id.globalIndex else {
             throw RPCError(code: .invalidArgument, message: "slot \(id.slot) is replica group \(globalIndex) of run \(id.run), not \(id.globalIndex)")
         }
-        return LighthouseRuns.Admitted(id: id, run: entry.run, plan: entry.plan, timeout: entry.timeout)
+        return LighthouseRuns.Admitted(id: id, run: entry.run, plan: entry.plan, timeout: entry.timeout, beats: entry.beats)
     }
 
     /// Keeps the replica group's member alive, registering it on first contact (as a native member's first heartbeat does).
@@ -86,7 +88,7 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
             if let step { record.outerStep = step }
             if let state { record.state = state }
         }
-        ServerMetrics.heartbeatMembers(run: name).increment()
+        replica.beats.increment()
         // One actor call for the common case, a member already known.
         if await plane.members.refresh(run: name, id: member, now: now, update: update) { return }
         var incarnation = 1
@@ -147,15 +149,18 @@ actor LighthouseRounds {
     }
 }
 
-/// Runs as the Lighthouse endpoint sees them, read again at most once a second: torchft heartbeats every 100 ms
-/// per replica group, and each must not cost a read of the store.
-actor LighthouseRuns {
-    struct Entry {
+/// Runs as the Lighthouse endpoint sees them. torchft heartbeats every 100 ms per replica group, so a heartbeat must
+/// cost no store read, no actor hop and no scan of the plan: entries are read under a lock, and a stale one (older than
+/// a second) is refreshed by one caller while the others go on with it. A run's slot index and counter are rebuilt
+/// only when its active revision changes. Callers that find no entry at all (first contact) share one load.
+final class LighthouseRuns: Sendable {
+    struct Entry: Sendable {
         var run: RunRecord
         var plan: Plan
         /// Each slot's group index: a heartbeat looks its slot up here, not by a scan of the plan.
         var groups: [String: Int]
         var timeout: TimeInterval
+        var beats: Metrics.Counter
         var at: Date
     }
 
@@ -164,22 +169,64 @@ actor LighthouseRuns {
         var run: RunRecord
         var plan: Plan
         var timeout: TimeInterval
+        var beats: Metrics.Counter
     }
 
-    var entries: [String: Entry] = [:]
+    struct State {
+        var entries: [String: Entry] = [:]
+        /// Runs being read again, by the caller that found their entry stale, or by the load first contacts share.
+        var loads: [String: Task<Entry?, Error>] = [:]
+    }
+
+    /// How long an entry is used as it is, and how long a stale one may still answer while it is read again.
+    static let fresh: TimeInterval = 1, usable: TimeInterval = 10
+    private let state = Mutex(State())
 
     func entry(run name: String, plane: ControlPlane) async throws -> Entry? {
         let now = plane.now()
-        if let entry = entries[name], now.timeIntervalSince(entry.at) < 1 { return entry }
-        guard let run = try await plane.store.run(name), let plan = try await plane.activePlan(of: run) else {
-            entries[name] = nil
-            return nil
+        enum Next { case use(Entry), wait(Task<Entry?, Error>) }
+        let next: Next = state.withLock { state in
+            let entry = state.entries[name]
+            if let entry, now.timeIntervalSince(entry.at) < Self.fresh { return .use(entry) }
+            if let entry, now.timeIntervalSince(entry.at) < Self.usable, state.loads[name] != nil { return .use(entry) }
+            if let load = state.loads[name] { return .wait(load) }
+            let load = Task { try await Self.load(name, plane: plane, previous: entry) }
+            state.loads[name] = load
+            return .wait(load)
+        }
+        switch next {
+        case let .use(entry):
+            return entry
+        case let .wait(load):
+            let result = await load.result
+            state.withLock { state in
+                guard let current = state.loads[name], current == load else { return }
+                state.loads[name] = nil
+                switch result {
+                case let .success(entry?):
+                    state.entries[name] = entry
+                    if state.entries.count > 1024 { state.entries = state.entries.filter { now.timeIntervalSince($0.value.at) < Self.usable } }
+                case .success(nil): state.entries[name] = nil
+                case .failure: break
+                }
+            }
+            return try result.get()
+        }
+    }
+
+    private static func load(_ name: String, plane: ControlPlane, previous: Entry?) async throws -> Entry? {
+        guard let run = try await plane.store.run(name), let plan = try await plane.activePlan(of: run) else { return nil }
+        let timeout = await plane.heartbeatTimeout(of: run, plan: plan)
+        if var entry = previous, entry.run.activeRevision == run.activeRevision, entry.plan.contentHash == plan.contentHash {
+            entry.run = run
+            entry.timeout = timeout
+            entry.at = plane.now()
+            return entry
         }
         var groups: [String: Int] = [:]
-        for replica in plan.sites.lazy.flatMap(\.replicas) { groups[replica.slot] = replica.globalIndex }
-        let entry = Entry(run: run, plan: plan, groups: groups, timeout: await plane.heartbeatTimeout(of: run, plan: plan), at: now)
-        entries[name] = entry
-        if entries.count > 1024 { entries = entries.filter { now.timeIntervalSince($0.value.at) < 1 } }
-        return entry
+        for site in plan.sites {
+            for replica in site.replicas { groups[replica.slot] = replica.globalIndex }
+        }
+        return Entry(run: run, plan: plan, groups: groups, timeout: timeout, beats: ServerMetrics.heartbeatMembers(run: name), at: plane.now())
     }
 }

@@ -74,14 +74,42 @@ public actor MemberRegistry {
             if old == nil { fresh.append(record) }
         }
         guard !fresh.isEmpty else { return [] }
-        var slots = try await store.slots(of: run, named: fresh.map(\.slot))
-        for member in fresh {
-            // An agent reports its launches; a member started by hand counts as launched when it registers.
-            slots[member.slot, default: SlotRecord()].recordLaunch(of: member.id, at: now)
-        }
-        try await store.register(fresh, slots: slots, events: fresh.map { ("Registered", "member \($0.id) registered for \($0.slot)") },
-                                 run: run, now: now)
+        try await persist(fresh, run: run, now: now)
         return fresh
+    }
+
+    /// Registrations of a run waiting for the transaction in flight, and the runs with one in flight.
+    var queued: [String: [(records: [MemberRecord], now: Date, done: CheckedContinuation<Void, Error>)]] = [:]
+    var writing: Set<String> = []
+
+    /// Writes registrations with a group commit: while one transaction of a run is in flight, the registrations that
+    /// arrive queue and go into the next one together, so a thousand replica groups starting at once cost a few
+    /// transactions, not a thousand serialized ones, and a lone registration waits for nothing.
+    func persist(_ fresh: [MemberRecord], run: String, now: Date) async throws {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
+            queued[run, default: []].append((fresh, now, done))
+            guard writing.insert(run).inserted else { return }
+            Task { await self.drain(run: run) }
+        }
+    }
+
+    func drain(run: String) async {
+        while let batch = queued.removeValue(forKey: run) {
+            let fresh = batch.flatMap(\.records), now = batch.map(\.now).max() ?? Date()
+            do {
+                var slots = try await store.slots(of: run, named: fresh.map(\.slot))
+                for member in fresh {
+                    // An agent reports its launches; a member started by hand counts as launched when it registers.
+                    slots[member.slot, default: SlotRecord()].recordLaunch(of: member.id, at: now)
+                }
+                try await store.register(fresh, slots: slots, events: fresh.map { ("Registered", "member \($0.id) registered for \($0.slot)") },
+                                         run: run, now: now)
+                for entry in batch { entry.done.resume() }
+            } catch {
+                for entry in batch { entry.done.resume(throwing: error) }
+            }
+        }
+        writing.remove(run)
     }
 
     /// Refreshes a known member's heartbeat (and what `update` changes); false when the run has no such member.

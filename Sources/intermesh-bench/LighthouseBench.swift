@@ -13,6 +13,7 @@ import IntermeshLighthouse
 enum LighthouseBench {
     struct Target {
         var name: String
+        var pid: Int32
         var address: (host: String, port: Int)
         /// The replica id of group `index` of a run sized for `groups` (torchft takes any string; Intermesh the plan's).
         var replicaId: @Sendable (_ groups: Int, _ index: Int) -> String
@@ -48,6 +49,16 @@ enum LighthouseBench {
             }
         }
         guard lighthousePort > 0 else { throw BenchFailure(description: "intermesh serve did not start; see \(serveLog.path)") }
+        let floorLog = work.appendingPathComponent("floor.log")
+        let floor = try start(CommandLine.arguments[0], ["lighthouse-floor"], log: floorLog)
+        defer { floor.terminate(); floor.waitUntilExit() }
+        var floorPort = 0
+        for _ in 0..<300 where floorPort == 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            let text = (try? String(contentsOf: floorLog, encoding: .utf8)) ?? ""
+            floorPort = text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) } ?? 0
+        }
+        guard floorPort > 0 else { throw BenchFailure(description: "the floor server did not start; see \(floorLog.path)") }
         let admin = try String(contentsOf: work.appendingPathComponent("admin"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let client = APIClient(server: api, token: admin, environment: [:], timeout: .seconds(600))
         for groups in Set(quorumSizes + heartbeatSizes + [12]) {
@@ -56,8 +67,8 @@ enum LighthouseBench {
         say("runs applied: one torchft run per size (\(Set(quorumSizes + heartbeatSizes + [12]).sorted().map(String.init).joined(separator: ", ")) replica groups), SQLite store")
 
         let targets = [
-            Target(name: "torchft_lighthouse", address: ("127.0.0.1", torchftPort), replicaId: { groups, index in "g\(groups)-\(index)" }),
-            Target(name: "intermesh serve", address: ("127.0.0.1", lighthousePort), replicaId: { groups, index in
+            Target(name: "torchft_lighthouse", pid: torchft.processIdentifier, address: ("127.0.0.1", torchftPort), replicaId: { groups, index in "g\(groups)-\(index)" }),
+            Target(name: "intermesh serve", pid: serve.processIdentifier, address: ("127.0.0.1", lighthousePort), replicaId: { groups, index in
                 let site = index / 100
                 return "lh\(groups)/s\(site)/\(index % 100)/m-\(groups)-\(index)/\(index)"
             }),
@@ -87,16 +98,21 @@ enum LighthouseBench {
             }
             say(row)
         }
-        say("\nheartbeats: 64 concurrent callers over every group's id for \(Int(duration)) s (after one pass that registers them)")
-        say(pad("groups", 8) + targets.map { pad($0.name + " beats/s, p99 ms", 34) }.joined())
+        say("\nheartbeats: 64 concurrent callers over every group's id for \(Int(duration)) s (after one pass that registers them);")
+        say("CPU per heartbeat of the server / of this load generator, in microseconds. 'empty handlers': torchft's service with")
+        say("handlers that do nothing, on the gRPC server and transport intermesh serve uses (what the transport alone costs)")
+        let floorTarget = Target(name: "empty handlers", pid: floor.processIdentifier, address: ("127.0.0.1", floorPort), replicaId: targets[0].replicaId)
+        say(pad("groups", 8) + (targets + [floorTarget]).map { pad($0.name + " beats/s, p99 ms, CPU us", 44) }.joined())
         for groups in heartbeatSizes {
             var row = pad("\(groups)", 8)
-            for target in targets {
+            for target in targets + [floorTarget] {
                 do {
-                    let (rate, latencies) = try await heartbeats(target, groups: groups, duration: duration)
-                    row += pad(String(format: "%.0f, %.1f", rate, percentile(latencies, 0.99)), 34)
+                    let result = try await heartbeats(target, groups: groups, duration: duration)
+                    let beats = Double(result.latencies.count)
+                    row += pad(String(format: "%.0f, %.1f, %.0f / %.0f", result.rate, percentile(result.latencies, 0.99),
+                                      result.serverCPU / beats * 1e6, result.clientCPU / beats * 1e6), 44)
                 } catch {
-                    row += pad("failed: \(error)", 34)
+                    row += pad("failed: \(error)", 44)
                 }
             }
             say(row)
@@ -224,7 +240,8 @@ enum LighthouseBench {
         }
     }
 
-    static func heartbeats(_ target: Target, groups: Int, duration: Double) async throws -> (Double, [Double]) {
+    static func heartbeats(_ target: Target, groups: Int, duration: Double) async throws
+        -> (rate: Double, latencies: [Double], serverCPU: Double, clientCPU: Double) {
         try await withClients(target) { clients in
             let callers = 64
             func beat(_ index: Int, _ client: Torchft_LighthouseService.Client<HTTP2ClientTransport.Posix>) async throws -> Double {
@@ -236,6 +253,7 @@ enum LighthouseBench {
             }
             // Registration pass: every id once.
             try await beatOnce(target, groups: groups, clients: clients)
+            let cpu = (server: ProcessCPU.seconds(of: target.pid) ?? 0, client: ProcessCPU.seconds(of: getpid()) ?? 0)
             let end = ContinuousClock.now + .milliseconds(Int(duration * 1000))
             let all = try await withThrowingTaskGroup(of: [Double].self) { group in
                 for caller in 0..<callers {
@@ -251,7 +269,8 @@ enum LighthouseBench {
                 }
                 return try await group.reduce(into: [Double]()) { $0 += $1 }
             }
-            return (Double(all.count) / duration, all)
+            return (Double(all.count) / duration, all, (ProcessCPU.seconds(of: target.pid) ?? 0) - cpu.server,
+                    (ProcessCPU.seconds(of: getpid()) ?? 0) - cpu.client)
         }
     }
 

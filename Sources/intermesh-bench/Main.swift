@@ -42,8 +42,15 @@ enum Bench {
                 FileHandle.standardError.write(Data("lighthouse: \(error)\n".utf8))
                 exit(1)
             }
+        case "lighthouse-floor":
+            do {
+                try await LighthouseFloor.serve(port: intOption("--port", arguments) ?? 0)
+            } catch {
+                FileHandle.standardError.write(Data("lighthouse-floor: \(error)\n".utf8))
+                exit(1)
+            }
         default:
-            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N] [--schedule grid|after-answer] [--samples FILE]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n       intermesh-bench lighthouse [--quorum-groups 2,16,128,1000] [--heartbeat-groups 1000,10000] [--duration S] [--torchft-lighthouse PATH]\n".utf8))
+            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N] [--schedule grid|after-answer] [--samples FILE]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n       intermesh-bench lighthouse [--quorum-groups 2,16,128,1000] [--heartbeat-groups 1000,10000] [--duration S] [--torchft-lighthouse PATH]\n       intermesh-bench lighthouse-floor [--port N]\n".utf8))
             exit(2)
         }
     }
