@@ -6,6 +6,7 @@ public enum Endpoint {
     public static let metrics = "/v1/metrics"
     public static let openAPI = "/v1/openapi.json"
 
+    public static func token(_ id: String) -> String { "/v1/tokens/\(id)" }
     public static func run(_ run: String) -> String { "/v1/runs/\(run)" }
     public static func stop(_ run: String) -> String { "/v1/runs/\(run)/stop" }
     public static func resume(_ run: String) -> String { "/v1/runs/\(run)/resume" }

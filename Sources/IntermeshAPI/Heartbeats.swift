@@ -40,6 +40,32 @@ public struct MemberBeat: Codable, Sendable {
         self.evalLoss = evalLoss
     }
 
+    /// The largest outer step a member may report (2^40: a million years at one step a minute). Steps are added to and
+    /// compared with in rollout planning; a larger one is refused where it arrives, so none can overflow there.
+    public static let maxOuterStep = 1 << 40
+    /// A step within 0 to `maxOuterStep`: what rollout planning may compute with, whatever a store written by an
+    /// older version holds.
+    public static func clamp(step: Int) -> Int {
+        min(max(step, 0), maxOuterStep)
+    }
+
+    /// The largest incarnation a member may report.
+    public static let maxIncarnation = Int(Int32.max)
+
+    /// What is wrong with this beat's numbers, if anything.
+    public var rangeError: String? {
+        if let outerStep, !(0...Self.maxOuterStep).contains(outerStep) {
+            return "member \(id): outerStep \(outerStep) is out of range (0 to \(Self.maxOuterStep))"
+        }
+        if let incarnation, !(1...Self.maxIncarnation).contains(incarnation) {
+            return "member \(id): incarnation \(incarnation) is out of range (1 to \(Self.maxIncarnation))"
+        }
+        for (name, value) in [("acknowledged", acknowledged), ("activeRevision", activeRevision)] {
+            if let value, !(0...Self.maxIncarnation).contains(value) { return "member \(id): \(name) \(value) is out of range" }
+        }
+        return nil
+    }
+
     /// A member id: 1 to 64 ASCII letters, digits or '-' (a UUID, or a name like `m-3-17`).
     public static func isValid(id: String) -> Bool {
         guard (1...64).contains(id.utf8.count) else { return false }

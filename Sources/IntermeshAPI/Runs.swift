@@ -198,12 +198,48 @@ public struct TokenRequest: Codable, Sendable {
     public var run: String?
     public var site: String?
     public var description: String?
+    /// Seconds until the token expires (1 to 10 years); nil: it does not expire.
+    public var ttlSeconds: Int?
 
-    public init(role: Role, run: String? = nil, site: String? = nil, description: String? = nil) {
+    public init(role: Role, run: String? = nil, site: String? = nil, description: String? = nil, ttlSeconds: Int? = nil) {
         self.role = role
         self.run = run
         self.site = site
         self.description = description
+        self.ttlSeconds = ttlSeconds
+    }
+
+    public static let maxTTLSeconds = 10 * 366 * 86400
+}
+
+public struct TokenRevoked: Codable, Sendable {
+    public var id: String
+    public var revoked: Bool
+
+    public init(id: String, revoked: Bool) {
+        self.id = id
+        self.revoked = revoked
+    }
+}
+
+/// A token as listed: who it is for and until when, never its secret.
+public struct TokenInfo: Codable, Sendable, Equatable {
+    public var id: String
+    public var role: Role
+    public var run: String?
+    public var site: String?
+    public var description: String
+    public var createdAt: Date
+    public var expiresAt: Date?
+
+    public init(id: String, role: Role, run: String?, site: String?, description: String, createdAt: Date, expiresAt: Date?) {
+        self.id = id
+        self.role = role
+        self.run = run
+        self.site = site
+        self.description = description
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
     }
 }
 
@@ -214,12 +250,14 @@ public struct TokenResponse: Codable, Sendable {
     public var site: String?
     /// Shown once; only a salted hash is stored.
     public var token: String
+    public var expiresAt: Date?
 
-    public init(id: String, role: Role, run: String?, site: String?, token: String) {
+    public init(id: String, role: Role, run: String?, site: String?, token: String, expiresAt: Date? = nil) {
         self.id = id
         self.role = role
         self.run = run
         self.site = site
         self.token = token
+        self.expiresAt = expiresAt
     }
 }

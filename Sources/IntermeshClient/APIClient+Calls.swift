@@ -29,6 +29,11 @@ extension APIClient {
     }
 
     public func createToken(_ request: TokenRequest) async throws -> TokenResponse { try await post(Endpoint.tokens, request) }
+    public func tokens() async throws -> [TokenInfo] { try await get(Endpoint.tokens) }
+
+    public func revokeToken(id: String) async throws -> TokenRevoked {
+        try await Self.decoder.decode(TokenRevoked.self, from: try await send(.DELETE, Endpoint.token(id)).body)
+    }
 
     public func rolloutStatus(of run: String) async throws -> RolloutStatus { try await get(Endpoint.rollout(run)) }
     public func rolloutHistory(of run: String) async throws -> [HistoryEntry] { try await get(Endpoint.rolloutHistory(run)) }

@@ -34,7 +34,8 @@ extension API {
         }
         // A process that is gone is out of the membership now, not after a heartbeat timeout.
         let gone = Set(body.exited.map(\.member))
-        let known = gone.isEmpty ? [] : await plane.members.known(gone, in: name)
+        // Only this site's members: an agent cannot evict another site's by naming them.
+        let known = gone.isEmpty ? [] : await plane.members.known(gone, in: name, site: site)
         if !known.isEmpty { try await plane.members.remove(run: name, ids: known) }
         if !events.isEmpty { try await plane.store.appendEvents(run: name, events, now: now) }
         if !body.launched.isEmpty || !body.exited.isEmpty { await reconciliation.invalidate(run: name) }

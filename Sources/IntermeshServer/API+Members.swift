@@ -13,6 +13,12 @@ extension API {
         let name = run.name
         let body = try await JSONBody.decode(HeartbeatBody.self, from: request, context: context)
         guard body.members.count <= 100_000 else { throw APIError.badRequest("at most 100000 members per heartbeat") }
+        // A slot has one member, two while a new incarnation replaces a leaving one: more is not a heartbeat.
+        var perSlot: [String: Int] = [:]
+        for beat in body.members {
+            perSlot[beat.slot, default: 0] += 1
+            guard perSlot[beat.slot]! <= 2 else { throw APIError.badRequest("more than two members for slot \(beat.slot) in one heartbeat") }
+        }
         let now = plane.now()
         var records: [MemberRecord] = []
         records.reserveCapacity(body.members.count)
@@ -23,6 +29,19 @@ extension API {
             guard MemberBeat.isValid(id: beat.id) else {
                 throw APIError.badRequest("member id must be 1 to 64 ASCII letters, digits or '-'")
             }
+            if let problem = beat.rangeError { throw APIError.badRequest(problem) }
+        }
+        // Every slot must be in the active plan, or still held by a live member (draining after a revision removed
+        // it); a member id of another site is not this site's to heartbeat. Checked for the whole request before any
+        // of it is recorded.
+        let unknown = body.members.lazy.map(\.slot).filter { plan.replica(slot: $0) == nil }
+        for slot in Set(unknown) where !(await plane.members.holds(slot: slot, in: name)) {
+            throw APIError.notFound("the active plan has no slot \(slot)")
+        }
+        if let foreign = await plane.members.foreign(Set(body.members.map(\.id)), in: name, site: site) {
+            throw APIError.forbidden("member \(foreign.id) belongs to site \(foreign.site), not \(site)")
+        }
+        for beat in body.members {
             var record = MemberRecord(id: beat.id, site: site, slot: beat.slot, incarnation: beat.incarnation ?? 1, state: beat.state,
                                       outerStep: beat.outerStep ?? 0, revision: beat.revision, lastHeartbeat: now, leaving: beat.leaving ?? false)
             record.loss = beat.loss.flatMap { $0.isFinite ? $0 : nil }
@@ -63,9 +82,11 @@ extension API {
 
     func members(_ context: ServerContext) async throws -> Response {
         let name = try runName(context)
-        _ = try context.requireReader(run: name)
+        let principal = try context.requireReader(run: name)
         _ = try await plane.requireRun(name)
-        return try JSONBody.response(await plane.members.members(of: name).sorted { ($0.slot, $0.id) < ($1.slot, $1.id) })
+        // An agent sees its own site's members only: another site's member ids are not its business.
+        let members = await plane.members.members(of: name).filter { principal.role != .agent || $0.site == principal.site }
+        return try JSONBody.response(members.sorted { ($0.slot, $0.id) < ($1.slot, $1.id) })
     }
 
     func diff(_ context: ServerContext) async throws -> Response {
@@ -115,7 +136,7 @@ extension API {
         let (run, site, plan) = try await memberContext(context)
         let name = run.name
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
-        guard body.step >= 0 else { throw APIError.badRequest("step must not be negative") }
+        guard (0...MemberBeat.maxOuterStep).contains(body.step) else { throw APIError.badRequest("step must be 0 to \(MemberBeat.maxOuterStep)") }
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
         // The schedule of a step is fixed before the step begins: one read serves the revision check and the weights.
         let schedule = try await plane.rolloutState(of: name)?.schedule
@@ -152,6 +173,7 @@ extension API {
         let (run, site, plan) = try await memberContext(context)
         let name = run.name
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
+        guard (0...MemberBeat.maxOuterStep).contains(body.step) else { throw APIError.badRequest("step must be 0 to \(MemberBeat.maxOuterStep)") }
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
         await board.intend(run: name, step: body.step, slot: body.slot)
         return try JSONBody.response(IntentResponse(step: body.step))

@@ -31,6 +31,8 @@ struct API {
         router.get("/v1/runs/:run/events") { request, context in try await events(request, context) }
         router.get("/v1/runs/:run/sites/:site/plan") { _, context in try await sitePlan(context) }
         router.post("/v1/tokens") { request, context in try await createToken(request, context) }
+        router.get("/v1/tokens") { _, context in try await listTokens(context) }
+        router.delete("/v1/tokens/:id") { _, context in try await revokeToken(context) }
         router.post("/v1/runs/:run/sites/:site/heartbeats") { request, context in try await heartbeats(request, context) }
         router.get("/v1/runs/:run/diff") { _, context in try await diff(context) }
         router.get("/v1/runs/:run/members") { _, context in try await members(context) }
@@ -166,7 +168,10 @@ struct API {
             guard let number = Int64(value), number >= 0 else { throw APIError.badRequest("after must be a non-negative event id") }
             return number
         } ?? 0
-        let limit = min(1000, Int(query.get("limit") ?? "") ?? 200)
+        let limit = try query.get("limit").map { value -> Int in
+            guard let number = Int(value), (1...1000).contains(number) else { throw APIError.badRequest("limit must be 1 to 1000") }
+            return number
+        } ?? 200
         if query.get("follow") == "true" || request.headers[.accept] == "text/event-stream" {
             return follow(run: name, after: after)
         }
@@ -193,10 +198,37 @@ struct API {
         if body.role != .agent, body.run != nil || body.site != nil {
             throw APIError.badRequest("only agent tokens are scoped to a run and a site")
         }
-        let issued = AccessToken.issue(role: body.role, run: body.run, site: body.site, description: body.description ?? "", now: plane.now())
+        if let run = body.run, let site = body.site {
+            // A scope names what exists: a token for a run or site that does not would act for whatever takes the name.
+            guard let record = try await plane.store.run(run) else { throw APIError.notFound("no run named \(run)") }
+            guard try await plane.activePlan(of: record)?.site(named: site) != nil else {
+                throw APIError.notFound("the active plan of run \(run) has no site \(site)")
+            }
+        }
+        if let ttl = body.ttlSeconds, !(1...TokenRequest.maxTTLSeconds).contains(ttl) {
+            throw APIError.badRequest("ttlSeconds must be 1 to \(TokenRequest.maxTTLSeconds)")
+        }
+        guard (body.description ?? "").utf8.count <= 1024 else { throw APIError.badRequest("description must be at most 1024 bytes") }
+        let now = plane.now()
+        let issued = AccessToken.issue(role: body.role, run: body.run, site: body.site, description: body.description ?? "", now: now,
+                                       expiresAt: body.ttlSeconds.map { now.addingTimeInterval(TimeInterval($0)) })
         try await plane.store.saveToken(issued.record)
-        return try JSONBody.response(TokenResponse(id: issued.record.id, role: body.role, run: body.run, site: body.site, token: issued.text),
+        return try JSONBody.response(TokenResponse(id: issued.record.id, role: body.role, run: body.run, site: body.site, token: issued.text,
+                                                   expiresAt: issued.record.expiresAt),
                                      status: .created)
+    }
+
+    func listTokens(_ context: ServerContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        return try JSONBody.response(try await plane.store.tokens().map(\.info))
+    }
+
+    /// Deletes a token: its next request is refused (the store drops it from its cache as it deletes it).
+    func revokeToken(_ context: ServerContext) async throws -> Response {
+        _ = try context.requireAdmin()
+        let id: String = try context.parameters.require("id")
+        guard try await plane.store.deleteToken(id: id) else { throw APIError.notFound("no token \(id)") }
+        return try JSONBody.response(TokenRevoked(id: id, revoked: true))
     }
 }
 

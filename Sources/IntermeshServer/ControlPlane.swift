@@ -136,10 +136,12 @@ public struct ControlPlane: Sendable {
         return entries.filter { $0.covers(site) }
     }
 
-    /// The newest outer step a live member of the run has completed.
+    /// The newest outer step a live member of the run has completed. Heartbeats refuse larger steps than
+    /// `MemberBeat.maxOuterStep`; a store written before they did may hold one, and rollout planning adds to it.
     public func currentStep(of run: String) async -> Int {
         let stored = (try? await store.run(run))?.outerStep ?? 0
-        return max(stored, await members.members(of: run).filter { !$0.leaving }.map(\.outerStep).max() ?? 0)
+        let step = max(stored, await members.members(of: run).filter { !$0.leaving }.map(\.outerStep).max() ?? 0)
+        return MemberBeat.clamp(step: step)
     }
 
     public func requireRun(_ name: String) async throws -> RunRecord {

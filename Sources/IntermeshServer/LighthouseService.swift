@@ -30,8 +30,8 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
     func quorum(request: Torchft_LighthouseQuorumRequest, context: GRPCCore.ServerContext) async throws -> Torchft_LighthouseQuorumResponse {
         guard request.hasRequester else { throw RPCError(code: .invalidArgument, message: "the quorum request has no requester") }
         var requester = request.requester
-        guard requester.step >= 0, requester.step < 1 << 40 else {
-            throw RPCError(code: .invalidArgument, message: "step \(requester.step) is out of range (0 to 2^40)")
+        guard (0...Int64(MemberBeat.maxOuterStep)).contains(requester.step) else {
+            throw RPCError(code: .invalidArgument, message: "step \(requester.step) is out of range (0 to \(MemberBeat.maxOuterStep))")
         }
         let replica = try await admit(requester.replicaID)
         requester.data = String(requester.data.prefix(64 * 1024))

@@ -35,10 +35,17 @@ public actor MemberRegistry {
         Array((runs[run] ?? [:]).values)
     }
 
-    /// Which of `ids` are members of the run, without copying the membership.
-    public func known(_ ids: Set<String>, in run: String) -> [String] {
+    /// Which of `ids` are members of the run at `site`, without copying the membership.
+    public func known(_ ids: Set<String>, in run: String, site: String) -> [String] {
         guard let members = runs[run] else { return [] }
-        return ids.filter { members[$0] != nil }
+        return ids.filter { members[$0]?.site == site }
+    }
+
+    /// The first of `ids` that is a member of the run at another site than `site`.
+    public func foreign(_ ids: Set<String>, in run: String, site: String) -> MemberRecord? {
+        guard let members = runs[run] else { return nil }
+        for id in ids { if let member = members[id], member.site != site { return member } }
+        return nil
     }
 
     /// Whether a member that is not leaving holds the slot.

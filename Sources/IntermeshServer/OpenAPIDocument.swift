@@ -78,7 +78,14 @@ enum OpenAPIDocument {
                 "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
                 "post": op("An agent's tick: report launches and exits (with exit codes and last log lines); the answer carries the run's phase, active revision and the site's launch and stop directives", "agent (of that run and site)", responses: ["200": "Phase, revision and directives"].merging(errors) { a, _ in a }),
             ],
-            "/v1/tokens": ["post": op("Create a token (shown once)", "admin", body: "TokenRequest", responses: ["201": "Token"].merging(errors) { a, _ in a })],
+            "/v1/tokens": [
+                "post": op("Create a token (shown once); an agent token's run and site must exist", "admin", body: "TokenRequest", responses: ["201": "Token"].merging(errors) { a, _ in a }),
+                "get": op("List tokens: id, role, scope, creation and expiry, never the secret", "admin", responses: ["200": "Tokens"].merging(errors) { a, _ in a }),
+            ],
+            "/v1/tokens/{id}": [
+                "parameters": [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]],
+                "delete": op("Revoke a token: its next request gets 401", "admin", responses: ["200": "Revoked"].merging(errors) { a, _ in a }),
+            ],
         ]
         let document: [String: Any] = [
             "openapi": "3.1.0",
@@ -95,7 +102,8 @@ enum OpenAPIDocument {
                     ]],
                     "TokenRequest": ["type": "object", "required": ["role"], "properties": [
                         "role": ["enum": ["admin", "operator", "viewer", "agent"]],
-                        "run": ["type": "string"], "site": ["type": "string"], "description": ["type": "string"],
+                        "run": ["type": "string"], "site": ["type": "string"], "description": ["type": "string", "maxLength": 1024],
+                        "ttlSeconds": ["type": "integer", "minimum": 1, "maximum": 316_224_000, "description": "Seconds until the token expires; without it, it does not"],
                     ]],
                 ],
             ],

@@ -125,6 +125,12 @@ public actor Reconciliation {
             let result = await withCheckedContinuation { continuation in
                 DispatchQueue.global(qos: .utility).async { continuation.resume(returning: Reconciler.reconcile(input)) }
             }
+            // Conditions first: a run stopped or failed by this pass must never be read without the condition that says why.
+            let outerStep = max(run.outerStep, members.map(\.outerStep).max() ?? 0)
+            await plane.pace.record(run: run.name, step: outerStep, at: now)
+            if result.conditions != run.conditions || outerStep != run.outerStep {
+                try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: result.conditions, now: now)
+            }
             var siteDirectives: [String: [Directive]] = [:]
             var evicted: [String] = []
             var draining: Set<String> = []
@@ -162,11 +168,6 @@ public actor Reconciliation {
             runtime.issued = now
             runtime.drains = draining
             try await plane.store.appendEvents(run: run.name, changes.map { ($0.kind, $0.message) }, now: now)
-            let outerStep = max(run.outerStep, members.map(\.outerStep).max() ?? 0)
-            await plane.pace.record(run: run.name, step: outerStep, at: now)
-            if result.conditions != run.conditions || outerStep != run.outerStep {
-                try await plane.store.updateStatus(of: run.name, outerStep: outerStep, conditions: result.conditions, now: now)
-            }
             if let plan {
                 let policy = plan.run.spec.faultPolicy
                 runtime.readiness = RestartLease.Readiness(ready: live.filter(\.isReady).count, live: live.count,
@@ -194,7 +195,7 @@ extension Reconciliation {
             RolloutMember(site: $0.site, outerStep: $0.outerStep, acknowledged: $0.acknowledged, active: $0.activeRevision, evalLoss: $0.evalLoss)
         }
         let pending = runtime.pendingRestarts(forRevision: current.revision)
-        let step = max(run.outerStep, live.map(\.outerStep).max() ?? 0)
+        let step = MemberBeat.clamp(step: max(run.outerStep, live.map(\.outerStep).max() ?? 0))
         try await plane.updateRollout(run: run.name) { stored in
             guard var state = stored else { return nil }
             let outcome = RolloutMachine.advance(&state, members: observed, pendingRestarts: pending, policy: rules, currentStep: step, now: now)

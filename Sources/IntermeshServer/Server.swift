@@ -60,7 +60,7 @@ public enum Server {
         let router = Router(context: ServerContext.self)
         router.add(middleware: MetricsMiddleware<ServerContext>())
         router.add(middleware: ErrorMiddleware<ServerContext>())
-        router.add(middleware: AuthMiddleware(store: plane.store))
+        router.add(middleware: AuthMiddleware(store: plane.store, now: plane.now))
         API(plane: plane, reconciliation: reconciliation, board: board).register(on: router)
         return router
     }

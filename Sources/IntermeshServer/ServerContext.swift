@@ -67,6 +67,7 @@ public struct ServerContext: RequestContext {
 /// Verifies `Authorization: Bearer imt_...` against the store; every /v1 route but the OpenAPI document needs it.
 struct AuthMiddleware: RouterMiddleware {
     let store: any Store
+    let now: @Sendable () -> Date
 
     func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
         if request.uri.path == "/v1/openapi.json" { return try await next(request, context) }
@@ -76,6 +77,7 @@ struct AuthMiddleware: RouterMiddleware {
               let record = try await store.token(id: id), AccessToken.verify(secret: secret, against: record) else {
             throw APIError.unauthorized("invalid bearer token")
         }
+        guard !record.isExpired(at: now()) else { throw APIError.unauthorized("the bearer token expired") }
         var context = context
         context.principal = Principal(tokenId: record.id, role: record.role, run: record.run, site: record.site)
         return try await next(request, context)

@@ -12,6 +12,17 @@ public struct TokenRecord: Codable, Sendable, Hashable {
     public var salt: [UInt8]
     public var hash: [UInt8]
     public var createdAt: Date
+    /// After this the token is refused; nil: it does not expire.
+    public var expiresAt: Date?
+
+    public func isExpired(at now: Date) -> Bool {
+        expiresAt.map { now >= $0 } ?? false
+    }
+
+    /// What may be shown of it: never its salt or hash.
+    public var info: TokenInfo {
+        TokenInfo(id: id, role: role, run: run, site: site, description: description, createdAt: createdAt, expiresAt: expiresAt)
+    }
 }
 
 /// Bearer tokens of the form `imt_<id>_<secret>`: the id finds the record, the secret is checked against
@@ -20,12 +31,13 @@ public enum AccessToken {
     public static let prefix = "imt_"
 
     /// A new token: the text to show once, and the record to store.
-    public static func issue(role: Role, run: String?, site: String?, description: String, now: Date) -> (text: String, record: TokenRecord) {
+    public static func issue(role: Role, run: String?, site: String?, description: String, now: Date,
+                             expiresAt: Date? = nil) -> (text: String, record: TokenRecord) {
         let id = hex(random(5))
         let secret = hex(random(24))
         let salt = random(16)
         let record = TokenRecord(id: id, role: role, run: run, site: site, description: description, salt: salt,
-                                 hash: digest(salt: salt, secret: secret), createdAt: now)
+                                 hash: digest(salt: salt, secret: secret), createdAt: now, expiresAt: expiresAt)
         return ("\(prefix)\(id)_\(secret)", record)
     }
 

@@ -38,6 +38,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound
         /// Another process has the store open.
         case locked
+        /// The store's files could not be created.
+        case io
     }
 
     public var code: Code

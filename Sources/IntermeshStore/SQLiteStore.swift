@@ -11,13 +11,15 @@ import IntermeshControl
 public final class SQLiteStore: Store {
     let pool: DatabasePool
     let runCache = ReadThroughCache<RunRecord>()
-    let tokenCache = ReadThroughCache<TokenRecord>()
+    /// Tokens are read again every 5 s: one deleted behind the store's back stops working within that time.
+    let tokenCache = ReadThroughCache<TokenRecord>(maxAge: .seconds(5))
     let lock: DirectoryLock
 
     /// Opens (creating if needed) `directory/intermesh.sqlite` and migrates it.
     public init(directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         lock = try DirectoryLock(directory)
+        try Self.restrictModes(directory)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -26,6 +28,23 @@ public final class SQLiteStore: Store {
         configuration.busyMode = .timeout(10)
         pool = try DatabasePool(path: directory.appendingPathComponent("intermesh.sqlite").path, configuration: configuration)
         try Self.migrator.migrate(pool)
+    }
+
+    /// The store holds token hashes and specs that may carry secrets: only its owner may read it. The directory is
+    /// 0700 and the database 0600; SQLite gives its -wal and -shm files the database's mode. An existing store is
+    /// tightened the same way when it is opened.
+    static func restrictModes(_ directory: URL) throws {
+        let manager = FileManager.default
+        try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+        let database = directory.appendingPathComponent("intermesh.sqlite").path
+        if !manager.fileExists(atPath: database) {
+            guard manager.createFile(atPath: database, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw StoreError(code: .io, message: "cannot create \(database)")
+            }
+        }
+        for suffix in ["", "-wal", "-shm"] where manager.fileExists(atPath: database + suffix) {
+            try manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: database + suffix)
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -56,6 +75,9 @@ public final class SQLiteStore: Store {
         }
         migrator.registerMigration("v2: rollouts") { db in
             try db.execute(sql: "CREATE TABLE rollouts (run TEXT PRIMARY KEY REFERENCES runs(name) ON DELETE CASCADE, state TEXT NOT NULL)")
+        }
+        migrator.registerMigration("v3: token expiry") { db in
+            try db.execute(sql: "ALTER TABLE tokens ADD COLUMN expires_at DOUBLE")
         }
         return migrator
     }
@@ -263,9 +285,10 @@ public final class SQLiteStore: Store {
     public func saveToken(_ token: TokenRecord) async throws {
         try await pool.write { db in
             try db.execute(sql: """
-                INSERT INTO tokens (id, role, run, site, description, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO tokens (id, role, run, site, description, salt, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [token.id, token.role.rawValue, token.run, token.site, token.description,
-                                 Data(token.salt), Data(token.hash), token.createdAt.timeIntervalSince1970])
+                                 Data(token.salt), Data(token.hash), token.createdAt.timeIntervalSince1970,
+                                 token.expiresAt?.timeIntervalSince1970])
         }
     }
 
@@ -275,13 +298,32 @@ public final class SQLiteStore: Store {
 
     func loadToken(id: String) async throws -> TokenRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map { row in
-                let salt: Data = row["salt"], hash: Data = row["hash"]
-                return TokenRecord(id: row["id"], role: Role(rawValue: row["role"]) ?? .viewer, run: row["run"], site: row["site"],
-                                   description: row["description"], salt: [UInt8](salt), hash: [UInt8](hash),
-                                   createdAt: Date(timeIntervalSince1970: row["created_at"]))
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).flatMap(Self.token(row:))
         }
+    }
+
+    public func tokens() async throws -> [TokenRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, id").compactMap(Self.token(row:))
+        }
+    }
+
+    public func deleteToken(id: String) async throws -> Bool {
+        defer { tokenCache.invalidate(id) }
+        return try await pool.write { db in
+            try db.execute(sql: "DELETE FROM tokens WHERE id = ?", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+
+    /// A row's token; nil when its role is not one this version knows (such a row grants nothing).
+    static func token(row: Row) -> TokenRecord? {
+        guard let role = Role(rawValue: row["role"]) else { return nil }
+        let salt: Data = row["salt"], hash: Data = row["hash"]
+        let expires: Double? = row["expires_at"]
+        return TokenRecord(id: row["id"], role: role, run: row["run"], site: row["site"], description: row["description"],
+                           salt: [UInt8](salt), hash: [UInt8](hash), createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                           expiresAt: expires.map(Date.init(timeIntervalSince1970:)))
     }
 
     public func tokenCount() async throws -> Int {

@@ -28,7 +28,11 @@ public protocol Store: Sendable {
     func updateRolloutState(run: String, now: Date, _ transform: @Sendable (RolloutState?) throws -> RolloutUpdate?) async throws -> RolloutState?
 
     func saveToken(_ token: TokenRecord) async throws
+    /// The token with this id; nil when there is none, or when its row names a role this version does not know.
     func token(id: String) async throws -> TokenRecord?
+    func tokens() async throws -> [TokenRecord]
+    /// Deletes a token; the next request with it is refused. False when there was none.
+    func deleteToken(id: String) async throws -> Bool
     func tokenCount() async throws -> Int
 
     /// New members, their slots' launch history and the events saying so, in one transaction.

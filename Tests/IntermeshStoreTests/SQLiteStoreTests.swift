@@ -115,4 +115,38 @@ import Testing
             #expect(AccessToken.parse(bad) == nil, "\(bad)")
         }
     }
+
+    /// A token row naming a role this version does not know used to act as a viewer; it grants nothing now.
+    @Test func aTokenWithAnUnknownRoleGrantsNothing() async throws {
+        let store = try SQLiteStore(directory: directory)
+        let issued = AccessToken.issue(role: .viewer, run: nil, site: nil, description: "", now: now)
+        try await store.saveToken(issued.record)
+        #expect(try await store.token(id: issued.record.id)?.role == .viewer)
+        try await store.pool.write { db in try db.execute(sql: "UPDATE tokens SET role = 'root' WHERE id = ?", arguments: [issued.record.id]) }
+        store.tokenCache.invalidate(issued.record.id)
+        #expect(try await store.token(id: issued.record.id) == nil)
+        #expect(try await store.tokens().isEmpty)
+    }
+
+    /// A token deleted behind the store's back (with sqlite3) stops working within the cache's age, not at restart.
+    @Test func cachedEntriesAreReadAgainOnceOld() async throws {
+        let cache = ReadThroughCache<String>(maxAge: .milliseconds(50))
+        #expect(try await cache.value("k") { "v" } == "v")
+        #expect(try await cache.value("k") { nil } == "v")
+        try await Task.sleep(for: .milliseconds(80))
+        #expect(try await cache.value("k") { nil } == nil)
+        #expect(try await cache.value("k") { "w" } == "w")
+    }
+
+    /// Tokens carry their expiry through the store; revoking deletes them.
+    @Test func tokensExpireAndAreDeleted() async throws {
+        let store = try SQLiteStore(directory: directory)
+        let issued = AccessToken.issue(role: .operator, run: nil, site: nil, description: "ci", now: now, expiresAt: now.addingTimeInterval(60))
+        try await store.saveToken(issued.record)
+        let loaded = try #require(try await store.token(id: issued.record.id))
+        #expect(loaded.expiresAt == now.addingTimeInterval(60) && !loaded.isExpired(at: now) && loaded.isExpired(at: now.addingTimeInterval(60)))
+        #expect(try await store.deleteToken(id: issued.record.id))
+        #expect(try await store.token(id: issued.record.id) == nil)
+        #expect(try await store.deleteToken(id: issued.record.id) == false)
+    }
 }
