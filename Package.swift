@@ -56,6 +56,7 @@ let package = Package(
             dependencies: [
                 "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore", "IntermeshLighthouse",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),

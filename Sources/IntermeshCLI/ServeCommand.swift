@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import IntermeshServer
+import IntermeshSpec
 import Logging
 
 /// `intermesh serve`: the control plane.
@@ -25,6 +26,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Port of the Lighthouse endpoint (torchft's gRPC protocol) on the --listen host: a number, 0 for any free port, or 'off'.",
                                discussion: "Default: the API's port + 10 (7710), or any free port when the API's is 0."))
     var lighthousePort: String?
+
+    @Option(help: "Requests a second each token may make, in bursts of up to twice that; past it the answer is 429. 0: no budget.")
+    var tokenRate: Int = 1000
+
+    @Option(help: "Close a connection that sends no complete request head this long after it opened or after its last answer (5s, 1m).")
+    var idleTimeout: String = "75s"
+
+    func validate() throws {
+        guard (0...1_000_000).contains(tokenRate) else { throw ValidationError("--token-rate must be 0 to 1000000, got \(tokenRate)") }
+        guard let idle = DurationValue(parsing: idleTimeout), idle.milliseconds >= 1000, idle.seconds <= 86400 else {
+            throw ValidationError("--idle-timeout must be a duration from 1s to 24h, got '\(idleTimeout)'")
+        }
+    }
 
     func run() async throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
@@ -51,7 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard lighthouse.map({ $0 <= 65535 }) ?? true else { throw CLIError("--listen port \(port) leaves no default Lighthouse port: pass --lighthouse-port") }
         let configuration = ServerConfiguration(dataDirectory: URL(fileURLWithPath: directory), host: host, port: port,
-                                                adminTokenFile: adminTokenFile, lighthousePort: lighthouse)
+                                                adminTokenFile: adminTokenFile, lighthousePort: lighthouse,
+                                                tokenRate: tokenRate == 0 ? nil : Double(tokenRate),
+                                                requestHeadTimeout: (DurationValue(parsing: idleTimeout) ?? .seconds(75)).swiftDuration)
         let opened: (plane: ControlPlane, adminToken: String?)
         do {
             opened = try await Server.open(configuration: configuration)

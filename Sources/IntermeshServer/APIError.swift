@@ -9,6 +9,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var code: String
     public var message: String
     public var details: [String]
+    /// Sent with the error (Retry-After, for one).
+    public var headers: HTTPFields = [.contentType: "application/json"]
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, details: [String] = []) {
         self.status = status
@@ -16,8 +18,6 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.message = message
         self.details = details
     }
-
-    public var headers: HTTPFields { [.contentType: "application/json"] }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -19,10 +19,13 @@ public struct ControlPlane: Sendable {
     let torchftRounds = LighthouseRounds()
     /// The port the Lighthouse endpoint listens on, once it does; agents hand it to torchft engines.
     public let lighthousePort = ListeningPort()
+    /// Where specs are validated and compiled: off the request threads, bounded.
+    let compiler: CompileQueue
 
-    public init(store: any Store, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(store: any Store, now: @escaping @Sendable () -> Date = Date.init, compiler: CompileQueue = CompileQueue()) {
         self.store = store
         self.now = now
+        self.compiler = compiler
         members = MemberRegistry(store: store)
     }
 
@@ -33,13 +36,15 @@ public struct ControlPlane: Sendable {
 
     /// Validates and compiles a spec, then stores it as the run's next revision (or nothing, when unchanged).
     public func apply(specText: String, checkRevision: Int?, by principal: Principal) async throws -> Applied {
-        let loaded = SpecLoader().load(name: "spec", text: specText)
-        guard let run = loaded.validRun else {
+        let (loaded, plan) = try await compiler.run { () -> (LoadedSpec, Plan?) in
+            let loaded = SpecLoader().load(name: "spec", text: specText)
+            return (loaded, loaded.validRun.map(Planner.compile))
+        }
+        guard let run = loaded.validRun, let plan else {
             let errors = loaded.diagnostics.filter(\.isError)
             throw ControlPlaneError.invalidSpec("the spec has \(errors.count) error\(errors.count == 1 ? "" : "s")",
                                                 details: loaded.diagnostics.map(\.description))
         }
-        let plan = Planner.compile(run)
         let name = run.metadata.name
         var needs: ChangeNeeds?
         if let existing = try await store.run(name), let active = try await activePlan(of: existing) {

@@ -8,6 +8,8 @@ public struct ControlPlaneError: Error, Sendable, Equatable, CustomStringConvert
         case invalidSpec
         case immutableField
         case conflict
+        /// Bounded work is at its bound: try again.
+        case busy
     }
 
     let code: Code
@@ -30,6 +32,8 @@ public struct ControlPlaneError: Error, Sendable, Equatable, CustomStringConvert
         ControlPlaneError(code: .conflict, message: message, details: ["current revision: \(current)"])
     }
 
+    static func busy(_ message: String) -> ControlPlaneError { ControlPlaneError(code: .busy, message: message, details: []) }
+
     /// As the API answers it.
     var apiError: APIError {
         switch code {
@@ -37,6 +41,10 @@ public struct ControlPlaneError: Error, Sendable, Equatable, CustomStringConvert
         case .invalidSpec: return APIError(.unprocessableContent, "invalid_spec", message, details: details)
         case .immutableField: return APIError(.unprocessableContent, "immutable_field", message, details: details)
         case .conflict: return APIError(.conflict, "conflict", message, details: details)
+        case .busy:
+            var error = APIError(.serviceUnavailable, "busy", message, details: details)
+            error.headers[.retryAfter] = "1"
+            return error
         }
     }
 }

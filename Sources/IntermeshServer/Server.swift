@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import IntermeshAPI
 import IntermeshStore
 import Logging
@@ -17,13 +18,20 @@ public struct ServerConfiguration: Sendable {
     public var embedded: Bool
     /// Where torchft's Lighthouse protocol (gRPC) is served, on `host`; 0 picks a free port, nil serves none.
     public var lighthousePort: Int?
+    /// Requests a second each token may make (bursts of twice that); nil: no budget.
+    public var tokenRate: Double?
+    /// A connection that has not sent a complete request head this long after it opened, or after its last answer,
+    /// is closed: idle keep-alive connections and headers sent a byte at a time cannot hold the file limit.
+    public var requestHeadTimeout: Duration
 
     public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil, embedded: Bool = false,
-                lighthousePort: Int? = nil) {
+                lighthousePort: Int? = nil, tokenRate: Double? = 1000, requestHeadTimeout: Duration = .seconds(75)) {
         self.dataDirectory = dataDirectory
         self.host = host
         self.port = port
         self.lighthousePort = lighthousePort
+        self.tokenRate = tokenRate
+        self.requestHeadTimeout = requestHeadTimeout
         self.adminTokenFile = adminTokenFile
         self.embedded = embedded
     }
@@ -54,13 +62,15 @@ public enum Server {
         return issued.text
     }
 
-    public static func router(plane: ControlPlane, reconciliation: Reconciliation, board: QuorumBoard) -> Router<ServerContext> {
+    public static func router(plane: ControlPlane, reconciliation: Reconciliation, board: QuorumBoard,
+                              budget: RequestBudget? = nil) -> Router<ServerContext> {
         // Metrics bind to the factory bootstrapped when they are made: bootstrap before the first request.
         _ = ServerMetrics.registry
         let router = Router(context: ServerContext.self)
         router.add(middleware: MetricsMiddleware<ServerContext>())
         router.add(middleware: ErrorMiddleware<ServerContext>())
         router.add(middleware: AuthMiddleware(store: plane.store, now: plane.now))
+        if let budget { router.add(middleware: RequestBudgetMiddleware(budget: budget)) }
         API(plane: plane, reconciliation: reconciliation, board: board).register(on: router)
         return router
     }
@@ -76,8 +86,10 @@ public enum Server {
                                                service: LighthouseService(plane: plane, board: board, rounds: plane.torchftRounds)))
         }
         return Application(
-            router: router(plane: plane, reconciliation: reconciliation, board: board),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "intermesh"),
+            router: router(plane: plane, reconciliation: reconciliation, board: board, budget: configuration.tokenRate.map(RequestBudget.init)),
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.requestHeadTimeout / .milliseconds(1))))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "intermesh",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(ConnectionLimit.raise().connections)),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -17,10 +17,13 @@ final class ServerProcess: @unchecked Sendable {
     var port = 0
     var adminToken = ""
     let output: URL
+    /// More `serve` options (limits a test wants small).
+    let options: [String]
 
-    init(data: URL? = nil) {
+    init(data: URL? = nil, options: [String] = []) {
         self.data = data ?? FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID())")
         output = self.data.appendingPathExtension("log")
+        self.options = options
     }
 
     /// Starts the server and waits until it listens.
@@ -30,7 +33,7 @@ final class ServerProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--data", data.path, "--listen", "127.0.0.1:0", "--admin-token-file", tokenFile.path]
+        process.arguments = ["serve", "--data", data.path, "--listen", "127.0.0.1:0", "--admin-token-file", tokenFile.path] + options
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
