@@ -24,7 +24,7 @@ import Testing
 
     @Test func thereIsAFixtureForEveryErrorClass() {
         let required = ["syntax", "unknown-keys", "missing-and-types", "names", "cross-field", "units", "injection",
-                        "alias-bomb", "deep-nesting", "empty", "not-utf8", "multiple-documents", "header", "not-a-mapping"]
+                        "alias-bomb", "deep-nesting", "empty", "not-utf8", "multiple-documents", "header", "not-a-mapping", "secrets"]
         for name in required { #expect(Self.cases.contains("\(name).yaml"), "missing fixture \(name)") }
     }
 

@@ -145,13 +145,16 @@ public enum SpecRules {
         }
     }
 
+    /// A value in `env` is written into the spec text, the plan and the launch files, all readable by any viewer of
+    /// the run: a secret there is refused, by its name or by the look of its value, and goes in `secretEnv` (read from
+    /// the agent's environment where the replica starts, never stored).
     static let secrets = SpecRule("secrets stay out of plans") { run, ctx in
         var out: [Diagnostic] = []
-        let secretWords = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "PRIVATE_KEY", "CREDENTIAL"]
         func check(_ env: [String: String], _ path: String) {
-            for name in env.keys.sorted() where secretWords.contains(where: name.uppercased().contains) {
-                out.append(ctx.warning("'\(name)' looks like a secret but its value would be written into launch files; "
-                                       + "list it under engine.secretEnv instead", at: "\(path).\(name)"))
+            for name in env.keys.sorted() {
+                guard let why = SecretLook.reason(name: name, value: env[name] ?? "") else { continue }
+                out.append(ctx.error("'\(name)' \(why), and env values are stored in the spec and plan that every viewer reads; "
+                                     + "list it under engine.secretEnv and set it in the agent's environment", at: "\(path).\(name)"))
             }
         }
         check(run.spec.engine.env, "spec.engine.env")
