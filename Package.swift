@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/onevcat/Rainbow.git", from: "4.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -50,13 +53,24 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // TLS: a private certificate authority for a run's sites, and the server and client configurations.
+        .target(
+            name: "IntermeshTLS",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The control plane's HTTP API (`intermesh serve`).
         .target(
             name: "IntermeshServer",
             dependencies: [
-                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore", "IntermeshLighthouse",
+                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore", "IntermeshLighthouse", "IntermeshTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +94,7 @@ let package = Package(
         .target(
             name: "IntermeshClient",
             dependencies: [
-                "IntermeshAPI",
+                "IntermeshAPI", "IntermeshTLS",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -108,6 +122,7 @@ let package = Package(
                 "IntermeshServer",
                 "IntermeshClient",
                 "IntermeshAgent",
+                "IntermeshTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -155,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "IntermeshServerTests",
             dependencies: [
-                "IntermeshServer", "IntermeshClient", "IntermeshAPI", "IntermeshLighthouse", "IntermeshStore", "IntermeshControl",
+                "IntermeshServer", "IntermeshClient", "IntermeshAPI", "IntermeshLighthouse", "IntermeshStore", "IntermeshControl", "IntermeshTLS",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IntermeshClient
+import IntermeshTLS
 
 /// `--server` and `--token` of every command that talks to the control plane.
 struct ClientOptions: ParsableArguments {
@@ -13,6 +14,9 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "File holding the bearer token.")
     var tokenFile: String?
 
+    @Option(help: "The authority (PEM) the server's TLS certificate must chain to (default: $INTERMESH_CA; else the system's).")
+    var caFile: String?
+
     func client() throws -> APIClient {
         var token = self.token
         if let tokenFile {
@@ -21,7 +25,9 @@ struct ClientOptions: ParsableArguments {
             }
             token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        return APIClient(server: server, token: token)
+        var tls = ClientTLS(environment: ProcessInfo.processInfo.environment)
+        if let caFile { tls.caFile = caFile }
+        return APIClient(server: server, token: token, tls: tls)
     }
 }
 

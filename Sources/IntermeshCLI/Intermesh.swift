@@ -10,7 +10,7 @@ public struct Intermesh: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, PlanCommand.self, SchemaCommand.self, ServeCommand.self, ApplyCommand.self,
             GetCommand.self, DescribeCommand.self, EventsCommand.self, DiffCommand.self, TokenCommand.self, AgentCommand.self,
-            UpCommand.self, RolloutCommand.self,
+            UpCommand.self, RolloutCommand.self, CACommand.self,
         ]
     )
 

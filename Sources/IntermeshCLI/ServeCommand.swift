@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import IntermeshServer
+import IntermeshTLS
 import IntermeshSpec
 import Logging
 
@@ -33,11 +34,29 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Close a connection that sends no complete request head this long after it opened or after its last answer (5s, 1m).")
     var idleTimeout: String = "75s"
 
+    @Option(help: "Serve the API and the Lighthouse endpoint over TLS with this certificate (PEM; `intermesh ca issue` makes one).")
+    var tlsCert: String?
+
+    @Option(help: "The private key of --tls-cert (PEM).")
+    var tlsKey: String?
+
+    @Option(help: "Require client certificates signed by this authority (mutual TLS; PEM).")
+    var tlsClientCa: String?
+
+    @Flag(help: "Serve plain HTTP on an address beyond loopback: bearer tokens then cross the network in clear text.")
+    var insecurePlainHttp = false
+
     func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard tlsClientCa == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
         guard (0...1_000_000).contains(tokenRate) else { throw ValidationError("--token-rate must be 0 to 1000000, got \(tokenRate)") }
         guard let idle = DurationValue(parsing: idleTimeout), idle.milliseconds >= 1000, idle.seconds <= 86400 else {
             throw ValidationError("--idle-timeout must be a duration from 1s to 24h, got '\(idleTimeout)'")
         }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     func run() async throws {
@@ -64,10 +83,19 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         guard lighthouse.map({ $0 <= 65535 }) ?? true else { throw CLIError("--listen port \(port) leaves no default Lighthouse port: pass --lighthouse-port") }
-        let configuration = ServerConfiguration(dataDirectory: URL(fileURLWithPath: directory), host: host, port: port,
+        if tlsCert == nil, !Self.isLoopback(host) {
+            guard insecurePlainHttp else {
+                throw CLIError("--listen \(listen) is beyond loopback: serve TLS (--tls-cert, --tls-key) or pass --insecure-plain-http")
+            }
+            Terminal.stderr.write("warning: serving plain HTTP on \(host): bearer tokens cross the network in clear text; use --tls-cert and --tls-key\n")
+        }
+        var configuration = ServerConfiguration(dataDirectory: URL(fileURLWithPath: directory), host: host, port: port,
                                                 adminTokenFile: adminTokenFile, lighthousePort: lighthouse,
                                                 tokenRate: tokenRate == 0 ? nil : Double(tokenRate),
                                                 requestHeadTimeout: (DurationValue(parsing: idleTimeout) ?? .seconds(75)).swiftDuration)
+        if let tlsCert, let tlsKey { configuration.tls = ServerTLS(certificate: tlsCert, key: tlsKey, clientCA: tlsClientCa) }
+        // Read the certificate and key now: a bad file fails here with its path, before the store is opened.
+        do { _ = try configuration.tls?.configuration() } catch { throw CLIError("\(error)") }
         let opened: (plane: ControlPlane, adminToken: String?)
         do {
             opened = try await Server.open(configuration: configuration)
@@ -82,10 +110,11 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .notice
         let plane = opened.plane
         let shownDirectory = directory
-        let app = Server.application(configuration: configuration, plane: plane, logger: logger) { [lighthouse] port in
+        let scheme = configuration.tls == nil ? "http" : "https"
+        let app = try Server.application(configuration: configuration, plane: plane, logger: logger) { [lighthouse] port in
             let shown = lighthouse == nil ? nil : await plane.lighthousePort.wait()
             let lighthouse = shown.map { ", Lighthouse (torchft) on \(host):\($0)" } ?? ""
-            Terminal.stdout.write("intermesh serve: listening on http://\(host):\(port)\(lighthouse), data in \(shownDirectory)\n")
+            Terminal.stdout.write("intermesh serve: listening on \(scheme)://\(host):\(port)\(lighthouse), data in \(shownDirectory)\n")
         }
         try await app.runService()
     }

@@ -110,7 +110,7 @@ final class UpSession: @unchecked Sendable {
         var logger = Logger(label: "intermesh")
         logger.logLevel = .critical
         let listening = AsyncStream<Int>.makeStream()
-        let app = Server.application(configuration: configuration, plane: plane, logger: logger) { port in
+        let app = try Server.application(configuration: configuration, plane: plane, logger: logger) { port in
             listening.continuation.yield(port)
             listening.continuation.finish()
         }

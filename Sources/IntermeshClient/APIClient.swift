@@ -1,9 +1,10 @@
 import AsyncHTTPClient
 import Foundation
 import IntermeshAPI
-import IntermeshAPI
+import IntermeshTLS
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// A failure the server reported (its JSON error), or one reaching it.
 public struct APIClientError: Error, CustomStringConvertible, Sendable {
@@ -42,15 +43,31 @@ public struct APIClient: Sendable {
     let httpClient: HTTPClient?
     /// The async-http-client it sends with: the one given, else the process-wide one (created on first use only, so
     /// a client with a `transport` starts no event loop).
-    public var http: HTTPClient { httpClient ?? .shared }
+    public var http: HTTPClient { httpClient ?? tlsClient ?? .shared }
+    /// The client of this TLS configuration (`--ca-file`, `$INTERMESH_CA`, a client certificate), shared per process.
+    let tlsClient: HTTPClient?
+    let tlsFailure: String?
     /// Carries requests instead of `http` when set (the reference engine's MPI processes keep NIO out, see
     /// `URLSessionTransport`); event streams always go through `http`.
     public var transport: (any HTTPTransport)?
 
-    /// `--server`, else `$INTERMESH_SERVER`, else http://127.0.0.1:7700; `--token`, else `$INTERMESH_TOKEN`.
+    /// `--server`, else `$INTERMESH_SERVER`, else http://127.0.0.1:7700; `--token`, else `$INTERMESH_TOKEN`. `tls`, else
+    /// `$INTERMESH_CA` (the authority the server's certificate must chain to) and `$INTERMESH_CLIENT_CERT` and
+    /// `$INTERMESH_CLIENT_KEY` (for a server that requires client certificates).
     public init(server: String?, token: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
-                timeout: TimeAmount = .seconds(30), http: HTTPClient? = nil, transport: (any HTTPTransport)? = nil) {
+                timeout: TimeAmount = .seconds(30), http: HTTPClient? = nil, transport: (any HTTPTransport)? = nil,
+                tls: ClientTLS? = nil) {
         httpClient = http
+        let tls = tls ?? ClientTLS(environment: environment)
+        let secure = (server ?? environment["INTERMESH_SERVER"] ?? "").lowercased().hasPrefix("https://")
+        // A TLS file that cannot be read fails every call with its path, not the process.
+        do {
+            tlsClient = http == nil && (secure || !tls.isEmpty) ? try TLSClients.shared.client(for: tls) : nil
+            tlsFailure = nil
+        } catch {
+            tlsClient = nil
+            tlsFailure = "\(error)"
+        }
         self.transport = transport
         var base = server ?? environment["INTERMESH_SERVER"] ?? "http://127.0.0.1:7700"
         while base.hasSuffix("/") { base.removeLast() }
@@ -64,6 +81,7 @@ public struct APIClient: Sendable {
     /// Sends a request; a non-2xx answer becomes an `APIClientError` carrying the server's message. `timeout`
     /// overrides the client's (a long poll needs longer than its own wait).
     public func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: TimeAmount? = nil) async throws -> (status: Int, body: Data) {
+        if let tlsFailure { throw APIClientError(status: 0, code: "tls", message: tlsFailure, details: []) }
         if let transport {
             var headers: [(String, String)] = []
             if let token { headers.append(("Authorization", "Bearer \(token)")) }
@@ -163,6 +181,28 @@ extension APIClient {
                 }
             }
             continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+/// One async-http-client per TLS configuration, for the life of the process (like `HTTPClient.shared`).
+final class TLSClients: Sendable {
+    static let shared = TLSClients()
+    private let clients = Mutex<[ClientTLS: HTTPClient]>([:])
+
+    func client(for tls: ClientTLS) throws -> HTTPClient {
+        if let client = clients.withLock({ $0[tls] }) { return client }
+        let configuration = try tls.configuration()
+        return clients.withLock { clients in
+            if let client = clients[tls] { return client }
+            var settings = HTTPClient.Configuration()
+            settings.tlsConfiguration = configuration
+            // A connection that fails (a certificate that does not verify among them) is tried again with backoff, but
+            // a request fails after 5 s of that rather than at its own deadline.
+            settings.timeout.connect = .seconds(5)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
+            clients[tls] = client
+            return client
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import IntermeshTLS
 import Logging
 import ServiceLifecycle
 
@@ -9,13 +10,14 @@ import ServiceLifecycle
 struct LighthouseEndpoint: Service {
     let host: String
     let port: Int
+    let tls: ServerTLS?
     let logger: Logger
     let service: LighthouseService
 
     func run() async throws {
         let server = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port),
-                                      transportSecurity: .plaintext),
+                                      transportSecurity: security),
             services: [service])
         let serving = Task { try await server.serve() }
         let bound = try await server.listeningAddress?.ipv4?.port ?? port
@@ -40,6 +42,17 @@ struct LighthouseEndpoint: Service {
     }
 
     var graceCancel: Duration { .seconds(2) }
+
+    /// The API's certificate and key, and its client authority for mutual TLS, when it serves TLS.
+    var security: HTTP2ServerTransport.Posix.TransportSecurity {
+        guard let tls else { return .plaintext }
+        return .tls(certificateChain: [.file(path: tls.certificate, format: .pem)], privateKey: .file(path: tls.key, format: .pem)) { config in
+            if let clientCA = tls.clientCA {
+                config.clientCertificateVerification = .noHostnameVerification
+                config.trustRoots = .certificates([.file(path: clientCA, format: .pem)])
+            }
+        }
+    }
 }
 
 /// A port learned once a listener is bound.

@@ -1,8 +1,10 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import IntermeshAPI
 import IntermeshStore
+import IntermeshTLS
 import Logging
 import ServiceLifecycle
 
@@ -23,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     /// A connection that has not sent a complete request head this long after it opened, or after its last answer,
     /// is closed: idle keep-alive connections and headers sent a byte at a time cannot hold the file limit.
     public var requestHeadTimeout: Duration
+    /// TLS for the API and the Lighthouse endpoint; nil serves plain HTTP and gRPC (loopback, or with an explicit flag).
+    public var tls: ServerTLS?
 
     public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil, embedded: Bool = false,
                 lighthousePort: Int? = nil, tokenRate: Double? = 1000, requestHeadTimeout: Duration = .seconds(75)) {
@@ -32,6 +36,7 @@ public struct ServerConfiguration: Sendable {
         self.lighthousePort = lighthousePort
         self.tokenRate = tokenRate
         self.requestHeadTimeout = requestHeadTimeout
+        tls = nil
         self.adminTokenFile = adminTokenFile
         self.embedded = embedded
     }
@@ -75,19 +80,26 @@ public enum Server {
         return router
     }
 
+    /// HTTP/1.1, over TLS when the configuration has it, with the idle and request-head timeout.
+    static func httpServer(_ configuration: ServerConfiguration) throws -> HTTPServerBuilder {
+        let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.requestHeadTimeout / .milliseconds(1)))))
+        guard let tls = configuration.tls else { return http }
+        return try .tls(http, tlsConfiguration: tls.configuration())
+    }
+
     /// The HTTP server with the reconcile loop as a service beside it; both stop on SIGTERM or SIGINT.
     public static func application(configuration: ServerConfiguration, plane: ControlPlane, logger: Logger,
-                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+                                   onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let reconciliation = Reconciliation(plane: plane)
         let board = QuorumBoard(now: plane.now)
         var services: [any Service] = [ReconcileService(reconciliation: reconciliation, logger: logger)]
         if let port = configuration.lighthousePort {
-            services.append(LighthouseEndpoint(host: configuration.host, port: port, logger: logger,
+            services.append(LighthouseEndpoint(host: configuration.host, port: port, tls: configuration.tls, logger: logger,
                                                service: LighthouseService(plane: plane, board: board, rounds: plane.torchftRounds)))
         }
         return Application(
             router: router(plane: plane, reconciliation: reconciliation, board: board, budget: configuration.tokenRate.map(RequestBudget.init)),
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.requestHeadTimeout / .milliseconds(1))))),
+            server: try httpServer(configuration),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "intermesh",
                                  availableConnectionsDelegate: MaximumAvailableConnections(ConnectionLimit.raise().connections)),
             services: services,

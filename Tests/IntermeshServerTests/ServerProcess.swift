@@ -1,5 +1,6 @@
 import Foundation
 import IntermeshClient
+import IntermeshTLS
 import Testing
 
 /// A real `intermesh serve` on a free loopback port, with its admin token; killed on request.
@@ -42,7 +43,7 @@ final class ServerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "listening on http://127.0.0.1:") {
+            if let range = text.range(of: "listening on \(scheme)://127.0.0.1:") {
                 port = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
                 if adminToken.isEmpty {
                     adminToken = ((try? String(contentsOf: tokenFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -67,8 +68,17 @@ final class ServerProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    func client(token: String? = nil) -> APIClient {
-        APIClient(server: "http://127.0.0.1:\(port)", token: token ?? adminToken, environment: [:])
+    /// https when the server was given a certificate.
+    var scheme: String { options.contains("--tls-cert") ? "https" : "http" }
+
+    /// The Lighthouse port from the server's first line.
+    var lighthousePort: Int? {
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        return text.firstMatch(of: /Lighthouse \(torchft\) on 127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }
+    }
+
+    func client(token: String? = nil, tls: ClientTLS = ClientTLS()) -> APIClient {
+        APIClient(server: "\(scheme)://127.0.0.1:\(port)", token: token ?? adminToken, environment: [:], tls: tls)
     }
 
     deinit { stop() }
