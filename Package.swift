@@ -175,6 +175,6 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
-        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshClient", "IntermeshAPI"]),
+        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshClient", "IntermeshAPI", "IntermeshTrainer"]),
     ]
 )

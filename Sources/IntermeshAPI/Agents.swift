@@ -81,3 +81,12 @@ public struct AgentResponse: Codable, Sendable {
         self.lighthousePort = lighthousePort
     }
 }
+
+/// A run's data-plane key (hex): what its replicas tag ring and recovery traffic with.
+public struct DataKeyResponse: Codable, Sendable {
+    public var key: String
+
+    public init(key: String) {
+        self.key = key
+    }
+}

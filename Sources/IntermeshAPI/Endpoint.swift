@@ -39,5 +39,6 @@ public enum Endpoint {
 
     public enum SiteCall: String, Sendable {
         case plan, heartbeats, quorum, intent, donor, agent, schedule
+        case dataKey = "data-key"
     }
 }

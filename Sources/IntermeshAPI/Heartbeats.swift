@@ -21,10 +21,12 @@ public struct MemberBeat: Codable, Sendable {
     public var activeRevision: Int?
     /// Evaluation loss of its local parameters at its last outer step (the canary gate compares it).
     public var evalLoss: Double?
+    /// Connections its ring and recovery ports refused since it started (no valid tag, a replay, a flood).
+    public var rejectedConnections: Int?
 
     public init(id: String, slot: String, incarnation: Int? = nil, state: MemberState, outerStep: Int? = nil, revision: String? = nil,
                 leaving: Bool? = nil, loss: Double? = nil, tokensPerSecond: Double? = nil, address: MemberAddress? = nil,
-                acknowledged: Int? = nil, activeRevision: Int? = nil, evalLoss: Double? = nil) {
+                acknowledged: Int? = nil, activeRevision: Int? = nil, evalLoss: Double? = nil, rejectedConnections: Int? = nil) {
         self.id = id
         self.slot = slot
         self.incarnation = incarnation
@@ -38,6 +40,7 @@ public struct MemberBeat: Codable, Sendable {
         self.acknowledged = acknowledged
         self.activeRevision = activeRevision
         self.evalLoss = evalLoss
+        self.rejectedConnections = rejectedConnections
     }
 
     /// The largest outer step a member may report (2^40: a million years at one step a minute). Steps are added to and
@@ -60,7 +63,7 @@ public struct MemberBeat: Codable, Sendable {
         if let incarnation, !(1...Self.maxIncarnation).contains(incarnation) {
             return "member \(id): incarnation \(incarnation) is out of range (1 to \(Self.maxIncarnation))"
         }
-        for (name, value) in [("acknowledged", acknowledged), ("activeRevision", activeRevision)] {
+        for (name, value) in [("acknowledged", acknowledged), ("activeRevision", activeRevision), ("rejectedConnections", rejectedConnections)] {
             if let value, !(0...Self.maxIncarnation).contains(value) { return "member \(id): \(name) \(value) is out of range" }
         }
         return nil

@@ -61,6 +61,10 @@ extension APIClient {
         try await post(Endpoint.site(run, site, .intent), request)
     }
 
+    public func dataKey(run: String, site: String) async throws -> DataKeyResponse {
+        try await get(Endpoint.site(run, site, .dataKey))
+    }
+
     public func donor(run: String, site: String, _ request: QuorumRequest) async throws -> DonorResponse {
         try await post(Endpoint.site(run, site, .donor), request)
     }

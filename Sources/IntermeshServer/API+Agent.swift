@@ -52,4 +52,16 @@ extension API {
             siteInPlan: plan?.site(named: site) != nil, issuedAt: issuedAt, directives: directives,
             restartsAllowed: allowed, lighthousePort: plan?.membership == .torchft ? await plane.lighthousePort.port : nil))
     }
+
+    /// The run's data-plane key, for its replicas' ring and recovery ports: only an agent token of one of its sites
+    /// (or admin) gets it, and it is never logged.
+    func dataKey(_ context: ServerContext) async throws -> Response {
+        let name = try runName(context)
+        let site: String = try context.parameters.require("site")
+        _ = try context.requireSite(run: name, site: site)
+        guard let key = try await plane.store.dataKey(of: name) else { throw APIError.notFound("no run named \(name)") }
+        var response = try JSONBody.response(DataKeyResponse(key: key))
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
 }

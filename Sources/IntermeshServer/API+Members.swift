@@ -54,6 +54,15 @@ extension API {
         }
         try await plane.members.beat(run: name, records, now: now)
         ServerMetrics.heartbeatMembers(run: name).increment(by: records.count)
+        var refused: [(kind: String, message: String)] = []
+        for beat in body.members {
+            guard let total = beat.rejectedConnections else { continue }
+            let added = await plane.rejections.record(run: name, member: beat.id, total: total)
+            guard added > 0 else { continue }
+            ServerMetrics.dataPlaneRejected(run: name).increment(by: added)
+            refused.append(("DataPlaneRejected", "the ring and recovery ports of \(beat.slot) (member \(beat.id)) refused \(added) connection\(added == 1 ? "" : "s") without valid credentials (\(total) since it started)"))
+        }
+        if !refused.isEmpty { try await plane.store.appendEvents(run: name, refused, now: now) }
         let (directives, drain) = await reconciliation.orders(run: name, site: site, members: records.map(\.id))
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives,
                                                        drain: drain, schedule: try await plane.schedule(of: run, site: site)))

@@ -41,6 +41,7 @@ struct API {
         router.post("/v1/runs/:run/sites/:site/intent") { request, context in try await intent(request, context) }
         router.post("/v1/runs/:run/sites/:site/donor") { request, context in try await donor(request, context) }
         router.post("/v1/runs/:run/sites/:site/agent") { request, context in try await agentReport(request, context) }
+        router.get("/v1/runs/:run/sites/:site/data-key") { _, context in try await dataKey(context) }
         registerRollouts(on: router)
     }
 
@@ -134,6 +135,7 @@ struct API {
         await plane.torchftRounds.forget(run: name)
         await plane.rollouts.set(nil, run: name)
         await plane.pace.forget(run: name)
+        await plane.rejections.forget(run: name)
         await reconciliation.forget(run: name)
         return try JSONBody.response(RunChange(run: name, deleted: true))
     }

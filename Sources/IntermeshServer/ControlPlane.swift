@@ -19,6 +19,8 @@ public struct ControlPlane: Sendable {
     let torchftRounds = LighthouseRounds()
     /// The port the Lighthouse endpoint listens on, once it does; agents hand it to torchft engines.
     public let lighthousePort = ListeningPort()
+    /// Connections members' data-plane ports refused, per member.
+    let rejections = RejectionTally()
     /// Where specs are validated and compiled: off the request threads, bounded.
     let compiler: CompileQueue
 

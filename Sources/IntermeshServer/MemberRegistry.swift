@@ -152,6 +152,24 @@ public actor MemberRegistry {
     }
 }
 
+/// What each member's ports refused, as its heartbeats last said: a rise is a metric and an event.
+public actor RejectionTally {
+    var totals: [String: [String: Int]] = [:]
+
+    public init() {}
+
+    /// How many more than the member's last report; 0 the first time a member reports none.
+    func record(run: String, member: String, total: Int) -> Int {
+        let last = totals[run, default: [:]][member] ?? 0
+        totals[run, default: [:]][member] = total
+        return max(0, total - last)
+    }
+
+    func forget(run: String) {
+        totals[run] = nil
+    }
+}
+
 /// Decoded plans of revisions, so requests do not decode a plan each time. Requests that miss together
 /// share one decode: after a restart a thousand agents' first heartbeats must not each decode a
 /// 100,000-replica plan. Each run keeps its two newest revisions: the active one and, during a rollout, the

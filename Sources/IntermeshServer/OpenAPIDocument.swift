@@ -64,6 +64,10 @@ enum OpenAPIDocument {
                                ["name": "wait", "in": "query", "schema": ["type": "integer", "minimum": 0, "maximum": 60], "description": "Seconds to hold the request (default 30)"]],
                 "get": op("Long-poll for the site's revision schedule: answered when an apply, activation, promotion or revert changes it, or after wait seconds", "agent (of that run and site)", responses: ["200": "Version, active revision and schedule"].merging(errors) { a, _ in a }),
             ],
+            "/v1/runs/{run}/sites/{site}/data-key": [
+                "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
+                "get": op("The run's data-plane key: its replicas tag ring and recovery traffic with it (never logged or cached)", "agent (of that run and site)", responses: ["200": "Key (hex)"].merging(errors) { a, _ in a }),
+            ],
             "/v1/runs/{run}/sites/{site}/donor": [
                 "parameters": [runParameter, ["name": "site", "in": "path", "required": true, "schema": ["type": "string"]]],
                 "post": op("An up-to-date live member to recover from, spread over donors", "agent (of that run and site)", responses: ["200": "Donor"].merging(errors) { a, _ in a }),

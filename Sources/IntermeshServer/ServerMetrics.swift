@@ -41,6 +41,10 @@ public enum ServerMetrics {
         Metrics.Counter(label: "intermesh_heartbeat_members_total", dimensions: [("run", run)])
     }
 
+    static func dataPlaneRejected(run: String) -> Metrics.Counter {
+        Metrics.Counter(label: "intermesh_dataplane_rejected_total", dimensions: [("run", run)])
+    }
+
     static func evictions(run: String) -> Metrics.Counter {
         Metrics.Counter(label: "intermesh_evictions_total", dimensions: [("run", run)])
     }

@@ -79,6 +79,9 @@ public final class SQLiteStore: Store {
         migrator.registerMigration("v3: token expiry") { db in
             try db.execute(sql: "ALTER TABLE tokens ADD COLUMN expires_at DOUBLE")
         }
+        migrator.registerMigration("v4: data-plane keys") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN data_key TEXT")
+        }
         return migrator
     }
 
@@ -277,6 +280,19 @@ public final class SQLiteStore: Store {
             try Row.fetchAll(db, sql: "SELECT * FROM events WHERE run = ? AND id > ? ORDER BY id LIMIT ?", arguments: [run, after, limit]).map {
                 EventRecord(id: $0["id"], run: $0["run"], time: Date(timeIntervalSince1970: $0["time"]), kind: $0["kind"], message: $0["message"])
             }
+        }
+    }
+
+    // MARK: Data-plane keys
+
+    public func dataKey(of run: String) async throws -> String? {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT data_key FROM runs WHERE name = ?", arguments: [run]) else { return nil }
+            if let key: String = row["data_key"] { return key }
+            // Made on first use: runs of stores written before keys existed get one too.
+            let key = AccessToken.hex(AccessToken.random(32))
+            try db.execute(sql: "UPDATE runs SET data_key = ? WHERE name = ?", arguments: [key, run])
+            return key
         }
     }
 

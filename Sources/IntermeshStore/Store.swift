@@ -27,6 +27,10 @@ public protocol Store: Sendable {
     /// the run's new active revision; `transform` returns nil to change nothing. Returns the state after.
     func updateRolloutState(run: String, now: Date, _ transform: @Sendable (RolloutState?) throws -> RolloutUpdate?) async throws -> RolloutState?
 
+    /// The run's data-plane secret (hex, 32 random bytes), made on first use; nil when there is no such run. Never
+    /// part of a plan, a revision or an answer to anyone but the run's agents.
+    func dataKey(of run: String) async throws -> String?
+
     func saveToken(_ token: TokenRecord) async throws
     /// The token with this id; nil when there is none, or when its row names a role this version does not know.
     func token(id: String) async throws -> TokenRecord?

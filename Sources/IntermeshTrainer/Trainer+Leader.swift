@@ -1,5 +1,6 @@
 import Foundation
 import IntermeshAPI
+import IntermeshClient
 import IntermeshSpec
 
 extension Trainer {
@@ -15,9 +16,12 @@ extension Trainer {
         // A replica whose node the plan cannot know (a Slurm allocation) listens where it can and advertises
         // where it is; peers learn the address from the control plane's answers.
         let placed = config.replica.host == "slurm"
-        let ring = try Self.listen(port: config.replica.ports.ring, anyPortIfBusy: placed) { try RingEndpoint(port: $0) }
+        let key = try dataPlaneKey()
+        dataKey = key
+        let bind = placed ? "0.0.0.0" : BindAddress.resolve(config.replica.host)
+        let ring = try Self.listen(port: config.replica.ports.ring, anyPortIfBusy: placed) { try RingEndpoint(port: $0, host: bind, key: key) }
         let control = try Self.listen(port: config.replica.ports.recovery, anyPortIfBusy: placed) {
-            try ControlServer(port: $0, room: room, box: box, joinTimeout: policy.joinTimeout.seconds)
+            try ControlServer(port: $0, host: bind, key: key, room: room, box: box, joinTimeout: policy.joinTimeout.seconds)
         }
         self.ring = ring
         self.control = control
@@ -30,7 +34,7 @@ extension Trainer {
         let membership: any Membership
         switch config.mode {
         case .standalone:
-            membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds,
+            membership = StandaloneMembership(peers: config.peers, me: config.me, room: room, joinTimeout: policy.joinTimeout.seconds, key: key,
                                               shouldStop: { stopRequested != 0 })
         case let .managed(server, token, memberId, incarnation):
             let managed = ManagedMembership(server: server, token: token, plan: config.plan, revision: config.settings.revision, slot: config.replica.slot,
@@ -74,6 +78,23 @@ extension Trainer {
     }
 
     /// Listens on `port`, or on any free port when it is taken and the replica may move.
+    /// The run's data-plane key: from the control plane for a managed replica, from `$INTERMESH_DATA_KEY` for a
+    /// standalone one (none there: its ports authenticate nothing).
+    func dataPlaneKey() throws -> DataPlaneKey? {
+        switch config.mode {
+        case .standalone:
+            guard let text = ProcessInfo.processInfo.environment["INTERMESH_DATA_KEY"] else { return nil }
+            guard let key = DataPlaneKey(hex: text) else { throw TrainerConfig.Failure(description: "$INTERMESH_DATA_KEY must be at least 16 bytes in hex") }
+            return key
+        case let .managed(server, token, _, _):
+            let site = String(config.replica.slot.split(separator: "/")[0]), run = config.plan.runName
+            let client = APIClient(server: server, token: token, environment: [:], timeout: .seconds(10), transport: URLSessionTransport())
+            let text = try client.blocking { try await $0.dataKey(run: run, site: site).key }
+            guard let key = DataPlaneKey(hex: text) else { throw TrainerConfig.Failure(description: "the control plane's data-plane key is not hex") }
+            return key
+        }
+    }
+
     static func listen<T>(port: Int, anyPortIfBusy: Bool, _ open: (Int) throws -> T) throws -> T {
         do {
             return try open(port)
@@ -98,7 +119,7 @@ extension Trainer {
         for donor in ordered[first...] + ordered[..<first] {
             do {
                 let started = Date()
-                let (snapshot, donorQuorum) = try SnapshotClient.pull(from: membership.peer(donor), after: after)
+                let (snapshot, donorQuorum) = try SnapshotClient.pull(from: membership.peer(donor), after: after, key: dataKey)
                 adopt(snapshot, quorum: donorQuorum)
                 adam = Self.freshAdam(settings, count: global.count)
                 recovered = true

@@ -30,6 +30,8 @@ public final class Trainer {
     var box: SnapshotBox?
     var membership: (any Membership)?
     var ring: RingEndpoint?
+    /// The run's data-plane key (nil: a standalone run without one).
+    var dataKey: DataPlaneKey?
     var control: ControlServer?
     var store: CheckpointStore?
 

@@ -6,8 +6,8 @@ import Testing
 @Suite(.serialized) struct RingAllReduceTests {
     /// Runs one all-reduce with `count` members on loopback, one thread each.
     func allReduce(_ vectors: [[Float]], quantize: Bool, quorum: UInt64 = 1, dropMember: Int? = nil,
-                   weights: [Float]? = nil) throws -> [Result<RingAllReduce.Outcome, Error>] {
-        let endpoints = try vectors.map { _ in try RingEndpoint(port: 0, host: "127.0.0.1") }
+                   weights: [Float]? = nil, key: DataPlaneKey? = nil) throws -> [Result<RingAllReduce.Outcome, Error>] {
+        let endpoints = try vectors.map { _ in try RingEndpoint(port: 0, host: "127.0.0.1", key: key) }
         defer { endpoints.forEach { $0.stop() } }
         let peers = endpoints.enumerated().map { RingPeer(id: "m\($0.offset)", host: "127.0.0.1", port: $0.element.port) }
         nonisolated(unsafe) var results = [Result<RingAllReduce.Outcome, Error>?](repeating: nil, count: vectors.count)
@@ -85,11 +85,13 @@ import Testing
         let length = 90_000
         let int8 = try allReduce(vectors(3, length: length), quantize: true).map { try $0.get() }
         let fp32 = try allReduce(vectors(3, length: length), quantize: false).map { try $0.get() }
-        let rawChunk = 8 + 4 + 1024 + 5 + length / 3
+        // A 32-byte hello, then 4 messages, each with its 16-byte tag.
+        let hello = 16 + DataPlaneKey.tagLength, tag = DataPlaneKey.tagLength
+        let rawChunk = 8 + 4 + 1024 + 5 + length / 3 + tag
         for (coded, plain) in zip(int8, fp32) {
-            #expect(coded.bytesSent < 16 + 4 * rawChunk)
-            #expect(coded.bytesSent > 16 + 4 * (8 + 4 + 1024 + 5) + 4 * (length / 3) * 7 / 8)
-            #expect(plain.bytesSent == 16 + 4 * (8 + 8 + 4 * (length / 3)))
+            #expect(coded.bytesSent < hello + 4 * rawChunk)
+            #expect(coded.bytesSent > hello + 4 * (8 + 4 + 1024 + 5 + tag) + 4 * (length / 3) * 7 / 8)
+            #expect(plain.bytesSent == hello + 4 * (8 + 8 + 4 * (length / 3) + tag))
         }
         #expect(int8.map(\.bytesSent).reduce(0, +) == int8.map(\.bytesReceived).reduce(0, +))
     }

@@ -50,7 +50,7 @@ public enum RingAllReduce {
         let next: Socket
         do {
             next = try Socket.connect(host: nextPeer.host, port: nextPeer.port, timeout: timeout, retryFor: timeout)
-            try next.send(RingEndpoint.hello(quorum: quorum, from: me))
+            try next.send(RingEndpoint.hello(quorum: quorum, from: me, key: endpoint.key))
         } catch {
             throw Failure(description: "ring: cannot reach \(nextPeer.id): \(error)", suspect: (me + 1) % count)
         }
@@ -69,7 +69,8 @@ public enum RingAllReduce {
         // Reduce-scatter: after count-1 steps this member holds the sum of chunk me+1.
         for step in 0..<(count - 1) {
             let outgoing = encode(Array(acc[range(me - step)]), quantize: quantize)
-            let incoming = try exchange(send: outgoing, to: next, from: previous, peer: nextPeer.id, me: me, count: count)
+            let incoming = try exchange(send: outgoing, to: next, from: previous, peer: nextPeer.id, me: me, count: count, quorum: quorum, seq: step,
+                                        key: endpoint.key)
             try decode(incoming, into: &acc, range: range(me - step - 1), accumulate: true, quantize: quantize)
         }
         // The owner fixes its chunk to what it sends, so every member ends with the same bits.
@@ -78,7 +79,8 @@ public enum RingAllReduce {
         try decode(forward, into: &acc, range: owned, accumulate: false, quantize: quantize)
         // All-gather: pass each reduced chunk around unchanged.
         for step in 0..<(count - 1) {
-            let incoming = try exchange(send: forward, to: next, from: previous, peer: nextPeer.id, me: me, count: count)
+            let incoming = try exchange(send: forward, to: next, from: previous, peer: nextPeer.id, me: me, count: count, quorum: quorum,
+                                        seq: count - 1 + step, key: endpoint.key)
             try decode(incoming, into: &acc, range: range(me - step), accumulate: false, quantize: quantize)
             forward = incoming
         }
@@ -121,12 +123,16 @@ public enum RingAllReduce {
         }
     }
 
-    /// Sends to the next member while receiving from the previous one, so neither side can block the other.
-    static func exchange(send message: [UInt8], to next: Socket, from previous: Socket, peer: String, me: Int, count: Int) throws -> [UInt8] {
+    /// Sends to the next member while receiving from the previous one, so neither side can block the other. Each
+    /// message carries a tag bound to the quorum, its sender's position and its place `seq` in the ring: a message that
+    /// was forged, or replayed from another quorum or step, fails the all-reduce (nothing is applied) and is counted.
+    static func exchange(send message: [UInt8], to next: Socket, from previous: Socket, peer: String, me: Int, count: Int,
+                         quorum: UInt64, seq: Int, key: DataPlaneKey?) throws -> [UInt8] {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var sendError: Error?
+        let sealed = message + key.seal(DataPlaneKey.bytes(quorum, UInt64(me), UInt64(seq)), message)
         DispatchQueue.global().async {
-            do { try next.send(message) } catch { sendError = error }
+            do { try next.send(sealed) } catch { sendError = error }
             done.signal()
         }
         let received: [UInt8]
@@ -136,6 +142,15 @@ public enum RingAllReduce {
             let length = Int(try reader.u64())
             guard length <= 1 << 31 else { throw Failure(description: "ring: message of \(length) bytes") }
             received = header + (try previous.receive(exactly: length))
+            let tag = try previous.receive(exactly: DataPlaneKey.tagLength)
+            let from = (me - 1 + count) % count
+            guard key.check(tag, DataPlaneKey.bytes(quorum, UInt64(from), UInt64(seq)), received) else {
+                DataPlaneRejections.record(port: "ring", reason: "a message without a valid tag in quorum \(quorum)")
+                throw Failure(description: "ring: a message from position \(from) has no valid tag", suspect: from)
+            }
+        } catch let failure as Failure {
+            done.wait()
+            throw failure
         } catch {
             done.wait()
             throw Failure(description: "ring: receive failed: \(error)", suspect: (me - 1 + count) % count)

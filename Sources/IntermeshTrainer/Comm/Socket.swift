@@ -9,6 +9,8 @@ public final class Socket: @unchecked Sendable {
         public var description: String
     }
 
+    static let closedByPeer = "peer closed the connection"
+
     let fd: Int32
     public private(set) var bytesSent = 0
     public private(set) var bytesReceived = 0
@@ -83,7 +85,7 @@ public final class Socket: @unchecked Sendable {
         try buffer.withUnsafeMutableBytes { raw in
             while offset < count {
                 let n = Glibc.recv(fd, raw.baseAddress! + offset, count - offset, 0)
-                if n == 0 { throw Failure(description: "peer closed the connection") }
+                if n == 0 { throw Failure(description: Self.closedByPeer) }
                 if n < 0 {
                     let reason = errno == EAGAIN || errno == EWOULDBLOCK ? "timed out" : String(cString: strerror(errno))
                     throw Failure(description: "receive: \(reason)")

@@ -12,7 +12,7 @@ enum ControlRequest {
 
     static let magic: UInt32 = 0x494D_4354  // "IMCT"
 
-    func encoded() -> [UInt8] {
+    func encoded(key: DataPlaneKey?, now: Date = Date()) -> [UInt8] {
         var body = ByteWriter()
         switch self {
         case let .join(step, member, failed, suspects):
@@ -35,19 +35,42 @@ enum ControlRequest {
         case .status:
             body.u8(5)
         }
+        // Sent at `time` (ms since 1970) and tagged with the run's data-plane key: a request is only good for a few
+        // minutes, and only from a member.
         var framed = ByteWriter()
         framed.u32(Self.magic)
         framed.u32(UInt32(body.bytes.count))
+        framed.u64(UInt64(max(0, now.timeIntervalSince1970) * 1000))
         framed.raw(body.bytes)
+        framed.raw(key.seal(framed.bytes))
         return framed.bytes
     }
 
-    static func read(from socket: Socket) throws -> ControlRequest {
-        var header = ByteReader(try socket.receive(exactly: 8))
+    /// How far a request's time may be from the receiver's clock.
+    static let maxSkew: Double = 300
+
+    /// A connection closed before it sent anything: a liveness probe, not an attempt.
+    struct Closed: Error {}
+
+    static func read(from socket: Socket, key: DataPlaneKey?) throws -> ControlRequest {
+        let head: [UInt8]
+        do {
+            head = try socket.receive(exactly: 16)
+        } catch let failure as Socket.Failure where failure.description == Socket.closedByPeer && socket.bytesReceived == 0 {
+            throw Closed()
+        }
+        var header = ByteReader(head)
         guard try header.u32() == magic else { throw ByteReader.Failure(description: "not a control request") }
         let length = Int(try header.u32())
         guard length <= 1 << 20 else { throw ByteReader.Failure(description: "request of \(length) bytes") }
-        var reader = ByteReader(try socket.receive(exactly: length))
+        let sent = Double(try header.u64()) / 1000
+        let body = try socket.receive(exactly: length)
+        let tag = try socket.receive(exactly: DataPlaneKey.tagLength)
+        guard key.check(tag, head + body) else { throw ByteReader.Failure(description: "a request without a valid tag") }
+        guard abs(Date().timeIntervalSince1970 - sent) <= maxSkew else {
+            throw ByteReader.Failure(description: "a request sent \(Int(Date().timeIntervalSince1970 - sent)) s ago (a replay, or a clock off by that)")
+        }
+        var reader = ByteReader(body)
         switch try reader.u8() {
         case 1:
             let step = Int(try reader.u64()), member = Int(try reader.u32()), failed = try reader.u64()
@@ -117,10 +140,10 @@ enum ControlReply {
     }
 
     /// One request, one reply, on a fresh connection.
-    static func call(host: String, port: Int, _ request: ControlRequest, timeout: Double, connectFor: Double = 0) throws -> [UInt8] {
+    static func call(host: String, port: Int, _ request: ControlRequest, key: DataPlaneKey?, timeout: Double, connectFor: Double = 0) throws -> [UInt8] {
         let socket = try Socket.connect(host: host, port: port, timeout: timeout, retryFor: connectFor)
         defer { socket.close() }
-        try socket.send(request.encoded())
+        try socket.send(request.encoded(key: key))
         return try read(from: socket)
     }
 }

@@ -3,18 +3,25 @@ import Foundation
 /// Serves a leader's recovery port: quorum requests when it coordinates, snapshots for joiners, status.
 public final class ControlServer: @unchecked Sendable {
     static let pollSeconds = 2.0
+    /// Connections served at once; past it new ones are closed at once (and counted).
+    static let maxConnections = 64
+    /// A connection must send its whole request within this.
+    static let requestTimeout = 2.0
 
     let listener: Listener
     let room: CoordinatorRoom
     let box: SnapshotBox
     let joinTimeout: Double
+    let key: DataPlaneKey?
     var stopped = false
+    var serving = 0
     let lock = NSLock()
 
     public var port: Int { listener.port }
 
-    public init(port: Int, host: String = "0.0.0.0", room: CoordinatorRoom, box: SnapshotBox, joinTimeout: Double) throws {
+    public init(port: Int, host: String = "0.0.0.0", key: DataPlaneKey? = nil, room: CoordinatorRoom, box: SnapshotBox, joinTimeout: Double) throws {
         listener = try Listener(port: port, host: host)
+        self.key = key
         self.room = room
         self.box = box
         self.joinTimeout = joinTimeout
@@ -32,23 +39,43 @@ public final class ControlServer: @unchecked Sendable {
 
     private func acceptLoop() {
         while true {
-            guard let socket = listener.accept(timeout: 30) else {
+            guard let socket = listener.accept(timeout: Self.requestTimeout) else {
                 lock.lock()
                 let done = stopped
                 lock.unlock()
                 if done { return }
                 continue
             }
+            lock.lock()
+            let admitted = serving < Self.maxConnections
+            if admitted { serving += 1 }
+            lock.unlock()
+            guard admitted else {
+                socket.close()
+                DataPlaneRejections.record(port: "recovery", reason: "more than \(Self.maxConnections) connections at once")
+                continue
+            }
             let thread = Thread { [weak self] in
                 self?.serve(socket)
                 socket.close()
+                self?.lock.lock()
+                self?.serving -= 1
+                self?.lock.unlock()
             }
             thread.start()
         }
     }
 
     private func serve(_ socket: Socket) {
-        guard let request = try? ControlRequest.read(from: socket) else { return }
+        let request: ControlRequest
+        do {
+            request = try ControlRequest.read(from: socket, key: key)
+        } catch is ControlRequest.Closed {
+            return
+        } catch {
+            DataPlaneRejections.record(port: "recovery", reason: "\(error)")
+            return
+        }
         switch request {
         case let .join(step, member, failed, suspects):
             socket.setTimeout(30)

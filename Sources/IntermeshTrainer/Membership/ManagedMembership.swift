@@ -127,7 +127,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             id: memberId, slot: slot, incarnation: incarnation, state: state, outerStep: outerStep, revision: revisionHash, leaving: leaving,
             loss: loss.flatMap { $0.isFinite ? $0 : nil }, tokensPerSecond: tokensPerSecond, address: address.memberAddress,
             acknowledged: loaded.keys.max(), activeRevision: activeRevision > 0 ? activeRevision : nil,
-            evalLoss: evalLoss.map { $0.isFinite ? $0 : 1e30 })
+            evalLoss: evalLoss.map { $0.isFinite ? $0 : 1e30 }, rejectedConnections: DataPlaneRejections.total)
         lock.unlock()
         let (run, site) = (self.run, self.site)
         let answer: HeartbeatResponse

@@ -27,8 +27,12 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
     var lastMembers: [Int]
     /// Checked between polls: a stop signal ends a wait for a quorum.
     let shouldStop: @Sendable () -> Bool
+    /// Tags this member's control requests to its peers.
+    let key: DataPlaneKey?
 
-    public init(peers: [PeerAddress], me: Int, room: CoordinatorRoom, joinTimeout: Double, shouldStop: @escaping @Sendable () -> Bool = { false }) {
+    public init(peers: [PeerAddress], me: Int, room: CoordinatorRoom, joinTimeout: Double, key: DataPlaneKey? = nil,
+                shouldStop: @escaping @Sendable () -> Bool = { false }) {
+        self.key = key
         self.peers = peers
         self.me = me
         self.room = room
@@ -57,7 +61,7 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
                 } else {
                     let peer = peers[candidate]
                     let request = ControlRequest.join(step: step, member: me, failed: failed?.id, suspects: suspects)
-                    guard let reply = try? ControlReply.call(host: peer.host, port: peer.controlPort, request, timeout: ControlServer.pollSeconds + 10),
+                    guard let reply = try? ControlReply.call(host: peer.host, port: peer.controlPort, request, key: key, timeout: ControlServer.pollSeconds + 10),
                           !reply.isEmpty else {
                         unreachable.insert(candidate)
                         continue
@@ -92,7 +96,7 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
                 return
             }
             let peer = peers[candidate]
-            if (try? ControlReply.call(host: peer.host, port: peer.controlPort, .intend(step: step, member: me), timeout: 5)) != nil {
+            if (try? ControlReply.call(host: peer.host, port: peer.controlPort, .intend(step: step, member: me), key: key, timeout: 5)) != nil {
                 return
             }
         }
@@ -103,7 +107,7 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
         room.leave(member: me)
         // Any peer may coordinate next: tell them all, briefly.
         for peer in peers where peer.index != me {
-            _ = try? ControlReply.call(host: peer.host, port: peer.controlPort, .leave(member: me), timeout: 1)
+            _ = try? ControlReply.call(host: peer.host, port: peer.controlPort, .leave(member: me), key: key, timeout: 1)
         }
     }
 
@@ -127,7 +131,7 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
     /// What a peer last completed, for recovery decisions; nil when it does not answer.
     public func status(of peer: Int, timeout: Double = 2) -> ReplicaStatus? {
         let address = peers[peer]
-        guard let reply = try? ControlReply.call(host: address.host, port: address.controlPort, .status, timeout: timeout) else { return nil }
+        guard let reply = try? ControlReply.call(host: address.host, port: address.controlPort, .status, key: key, timeout: timeout) else { return nil }
         return try? ReplicaStatus(decoding: reply)
     }
 
@@ -136,8 +140,8 @@ public final class StandaloneMembership: Membership, @unchecked Sendable {
 /// Live recovery over a leader's control port: the same for both membership modes.
 public enum SnapshotClient {
     /// Pulls the snapshot of a peer's first outer step completed after `after` (waiting for it).
-    public static func pull(from address: PeerAddress, after: Int) throws -> (TrainerSnapshot, Quorum?) {
-        let reply = try ControlReply.call(host: address.host, port: address.controlPort, .snapshot(after: after), timeout: 600)
+    public static func pull(from address: PeerAddress, after: Int, key: DataPlaneKey?) throws -> (TrainerSnapshot, Quorum?) {
+        let reply = try ControlReply.call(host: address.host, port: address.controlPort, .snapshot(after: after), key: key, timeout: 600)
         guard !reply.isEmpty else { throw MembershipError.noQuorum("\(address.id) has no snapshot newer than step \(after)") }
         var reader = ByteReader(reply)
         let status = try ReplicaStatus(from: &reader)
