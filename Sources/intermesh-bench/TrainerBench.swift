@@ -46,18 +46,28 @@ enum TrainerBench {
         }
     }
 
+    /// Each size without and with the data-plane key (every message tagged with HMAC-SHA256), interleaved, the
+    /// median of five runs of each.
     static func syncTimes() {
+        let key = DataPlaneKey(hex: String(repeating: "5a", count: 32))
         for parameters in [100_000, 1_000_000, 4_000_000, 16_000_000] {
-            let int8 = allReduce(parameters: parameters, members: 3, quantize: true)
-            let fp32 = allReduce(parameters: parameters, members: 3, quantize: false)
-            print("outer sync on loopback, 3 members: \(parameters) parameters: "
-                  + String(format: "int8 %.1f ms, fp32 %.1f ms", int8.seconds * 1000, fp32.seconds * 1000))
+            var row: [String] = []
+            for quantize in [true, false] {
+                var plain: [Double] = [], tagged: [Double] = []
+                for _ in 0..<5 {
+                    plain.append(allReduce(parameters: parameters, members: 3, quantize: quantize).seconds)
+                    tagged.append(allReduce(parameters: parameters, members: 3, quantize: quantize, key: key).seconds)
+                }
+                row.append(String(format: "%@ %.1f ms, authenticated %.1f ms", quantize ? "int8" : "fp32",
+                                  plain.sorted()[2] * 1000, tagged.sorted()[2] * 1000))
+            }
+            print("outer sync on loopback, 3 members: \(parameters) parameters: " + row.joined(separator: "; "))
         }
     }
 
     /// One all-reduce with `members` threads on loopback; bytes are member 0's sent count (hello included).
-    static func allReduce(parameters: Int, members: Int, quantize: Bool) -> (bytes: Int, seconds: Double) {
-        let endpoints = (0..<members).map { _ in try! RingEndpoint(port: 0, host: "127.0.0.1") }
+    static func allReduce(parameters: Int, members: Int, quantize: Bool, key: DataPlaneKey? = nil) -> (bytes: Int, seconds: Double) {
+        let endpoints = (0..<members).map { _ in try! RingEndpoint(port: 0, host: "127.0.0.1", key: key) }
         defer { endpoints.forEach { $0.stop() } }
         let peers = endpoints.enumerated().map { RingPeer(id: "m\($0.offset)", host: "127.0.0.1", port: $0.element.port) }
         let vectors = (0..<members).map { member -> [Float] in
