@@ -32,5 +32,11 @@ if ! .venv/bin/python -c 'import torch, torchft' 2>/dev/null; then
   .venv/bin/pip install --quiet torch==2.15.0 torchft==0.2.0
 fi
 
+# schemathesis (PyPI), which fuzzes the HTTP API from its OpenAPI document in the tests.
+if ! .venv/bin/st --version >/dev/null 2>&1; then
+  echo "setup: installing schemathesis into .venv"
+  .venv/bin/pip install --quiet schemathesis==4.32.5
+fi
+
 # A one-node Slurm cluster on this machine, unless one is configured already.
 bash scripts/slurm-local.sh
