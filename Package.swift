@@ -153,6 +153,7 @@ let package = Package(
             name: "intermesh-bench",
             dependencies: [
                 "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshTrainer", "IntermeshControl", "IntermeshClient", "IntermeshLighthouse",
+                "IntermeshTLS",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import IntermeshAPI
 import IntermeshClient
+import IntermeshTLS
 import IntermeshControl
 import IntermeshPlan
 import IntermeshSpec
@@ -25,7 +26,7 @@ enum HeartbeatBench {
     }
 
     static func run(sites: Int, replicas: Int, interval: Double, duration: Double, killSites: Int, schedule: Schedule,
-                    samples: String?) async throws {
+                    samples: String?, tls: Bool = false) async throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("intermesh").path
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-serve-\(UUID())")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
@@ -36,6 +37,14 @@ enum HeartbeatBench {
         server.executableURL = URL(fileURLWithPath: binary)
         server.arguments = ["serve", "--data", data.appendingPathComponent("store").path, "--listen", "127.0.0.1:0",
                             "--admin-token-file", data.appendingPathComponent("admin").path]
+        // Over TLS: a private authority and a certificate for 127.0.0.1, as `intermesh ca` makes them.
+        let authority = data.appendingPathComponent("ca")
+        if tls {
+            try CertificateAuthority.create(in: authority).issue(name: "server", hosts: ["127.0.0.1"], in: authority)
+            server.arguments! += ["--tls-cert", authority.appendingPathComponent("server.pem").path,
+                                  "--tls-key", authority.appendingPathComponent("server.key").path]
+        }
+        let scheme = tls ? "https" : "http"
         server.standardOutput = try FileHandle(forWritingTo: log)
         server.standardError = server.standardOutput
         try server.run()
@@ -44,15 +53,16 @@ enum HeartbeatBench {
         for _ in 0..<300 where port == 0 {
             try await Task.sleep(for: .milliseconds(100))
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "listening on http://127.0.0.1:") { port = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0 }
+            if let range = text.range(of: "listening on \(scheme)://127.0.0.1:") { port = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0 }
         }
         guard port > 0 else { throw BenchFailure(description: "intermesh serve did not start; see \(log.path)") }
         let admin = try String(contentsOf: data.appendingPathComponent("admin"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        if tls { configuration.tlsConfiguration = try ClientTLS(caFile: authority.appendingPathComponent("ca.pem").path).configuration() }
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let base = "http://127.0.0.1:\(port)"
+        let base = "\(scheme)://127.0.0.1:\(port)"
         let api = APIClient(server: base, token: admin, environment: [:], timeout: .seconds(600), http: http)
 
         let spec = specText(sites: sites, replicas: replicas, interval: interval)

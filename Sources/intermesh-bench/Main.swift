@@ -14,11 +14,15 @@ enum Bench {
             TrainerBench.run(innerSteps: intOption("--inner-steps", arguments) ?? 100)
         case "heartbeats":
             do {
-                try await HeartbeatBench.run(sites: intOption("--sites", arguments) ?? 1000, replicas: intOption("--replicas", arguments) ?? 100,
-                                             interval: 2, duration: Double(intOption("--duration", arguments) ?? 30),
-                                             killSites: intOption("--kill-sites", arguments) ?? 1,
-                                             schedule: try HeartbeatBench.Schedule(option: stringOption("--schedule", arguments)),
-                                             samples: stringOption("--samples", arguments))
+                // With --tls: the same run over plain HTTP, then over TLS, in one invocation.
+                for tls in arguments.contains("--tls") ? [false, true] : [false] {
+                    if arguments.contains("--tls") { print("\n=== \(tls ? "TLS (https, a private authority)" : "plain HTTP") ===") }
+                    try await HeartbeatBench.run(sites: intOption("--sites", arguments) ?? 1000, replicas: intOption("--replicas", arguments) ?? 100,
+                                                 interval: 2, duration: Double(intOption("--duration", arguments) ?? 30),
+                                                 killSites: intOption("--kill-sites", arguments) ?? 1,
+                                                 schedule: try HeartbeatBench.Schedule(option: stringOption("--schedule", arguments)),
+                                                 samples: stringOption("--samples", arguments), tls: tls)
+                }
             } catch {
                 FileHandle.standardError.write(Data("heartbeats: \(error)\n".utf8))
                 exit(1)
@@ -50,7 +54,7 @@ enum Bench {
                 exit(1)
             }
         default:
-            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N] [--schedule grid|after-answer] [--samples FILE]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n       intermesh-bench lighthouse [--quorum-groups 2,16,128,1000] [--heartbeat-groups 1000,10000] [--duration S] [--torchft-lighthouse PATH]\n       intermesh-bench lighthouse-floor [--port N]\n".utf8))
+            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N] [--schedule grid|after-answer] [--samples FILE] [--tls]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n       intermesh-bench lighthouse [--quorum-groups 2,16,128,1000] [--heartbeat-groups 1000,10000] [--duration S] [--torchft-lighthouse PATH]\n       intermesh-bench lighthouse-floor [--port N]\n".utf8))
             exit(2)
         }
     }
