@@ -16,11 +16,9 @@ public final class RingEndpoint: @unchecked Sendable {
     var waiting: [String: Socket] = [:]
     /// Quorum and position keys already taken by an all-reduce: a second hello for one is a replay.
     var used: Set<String> = []
-    var pending = 0
     var stopped = false
     let helloTimeout: Double
     let key: DataPlaneKey?
-    let hellos = DispatchQueue(label: "ring-hello", attributes: .concurrent)
 
     public var port: Int { listener.port }
 
@@ -28,9 +26,9 @@ public final class RingEndpoint: @unchecked Sendable {
         listener = try Listener(port: port, host: host)
         self.key = key
         self.helloTimeout = helloTimeout
-        let thread = Thread { [weak self] in self?.acceptLoop() }
-        thread.name = "ring-accept"
-        thread.start()
+        listener.serve(name: "ring-accept", timeout: helloTimeout, limit: Self.maxPending, refused: {
+            DataPlaneRejections.record(port: "ring", reason: "more than \(Self.maxPending) connections without a hello")
+        }, handle: { [weak self] socket in self?.admit(socket) ?? false })
     }
 
     public func stop() {
@@ -42,46 +40,18 @@ public final class RingEndpoint: @unchecked Sendable {
         listener.close()
     }
 
-    private func acceptLoop() {
-        while true {
-            guard let socket = listener.accept(timeout: helloTimeout) else {
-                condition.lock()
-                let done = stopped
-                condition.unlock()
-                if done { return }
-                continue
-            }
-            condition.lock()
-            let admitted = pending < Self.maxPending
-            if admitted { pending += 1 }
-            condition.unlock()
-            guard admitted else {
-                socket.close()
-                DataPlaneRejections.record(port: "ring", reason: "more than \(Self.maxPending) connections without a hello")
-                continue
-            }
-            hellos.async { [weak self] in
-                self?.admit(socket)
-                self?.condition.lock()
-                self?.pending -= 1
-                self?.condition.unlock()
-            }
-        }
-    }
-
-    private func admit(_ socket: Socket) {
+    /// Reads and checks a connection's hello; true when it is kept for its all-reduce.
+    private func admit(_ socket: Socket) -> Bool {
         guard let hello = try? socket.receive(exactly: Self.helloLength) else {
-            socket.close()
             DataPlaneRejections.record(port: "ring", reason: "no hello within \(helloTimeout)s")
-            return
+            return false
         }
         var reader = ByteReader(hello)
         guard (try? reader.u32()) == Self.magic, let quorum = try? reader.u64(), let from = try? reader.u32(),
               let tag = try? reader.raw(DataPlaneKey.tagLength),
               key.check(tag, Self.helloFields(quorum: quorum, from: Int(from))) else {
-            socket.close()
             DataPlaneRejections.record(port: "ring", reason: "a hello without a valid tag")
-            return
+            return false
         }
         let key = "\(quorum):\(from)"
         condition.lock()
@@ -91,10 +61,8 @@ public final class RingEndpoint: @unchecked Sendable {
             condition.broadcast()
         }
         condition.unlock()
-        if duplicate {
-            socket.close()
-            DataPlaneRejections.record(port: "ring", reason: "a second connection for quorum \(quorum), position \(from)")
-        }
+        if duplicate { DataPlaneRejections.record(port: "ring", reason: "a second connection for quorum \(quorum), position \(from)") }
+        return !duplicate
     }
 
     /// The connection from ring position `from` for `quorum`, waiting up to `timeout` seconds.

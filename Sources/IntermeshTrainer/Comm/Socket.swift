@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -145,7 +146,46 @@ public final class Listener: @unchecked Sendable {
         Glibc.close(fd)
     }
 
-    /// Waits for the next connection; nil once the listener is closed.
+    var isClosed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return closed
+    }
+
+    /// Accepts connections on a thread of its own until the listener is closed. Each goes to `handle` on a thread
+    /// of its own (and is closed after, unless `handle` keeps it) while fewer than `limit` are being handled; past that it is closed at once
+    /// and `refused` is told, so a flood of connections cannot hold the port. A failed accept (the file limit
+    /// reached) waits 50 ms before the next.
+    public func serve(name: String, timeout: Double, limit: Int, refused: @escaping @Sendable () -> Void,
+                      handle: @escaping @Sendable (Socket) -> Bool) {
+        let active = Mutex(0)
+        let thread = Thread { [weak self] in
+            while let self {
+                guard let socket = self.accept(timeout: timeout) else {
+                    if self.isClosed { return }
+                    usleep(50_000)
+                    continue
+                }
+                guard active.withLock({ count in
+                    guard count < limit else { return false }
+                    count += 1
+                    return true
+                }) else {
+                    socket.close()
+                    refused()
+                    continue
+                }
+                Thread {
+                    if !handle(socket) { socket.close() }
+                    active.withLock { $0 -= 1 }
+                }.start()
+            }
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Waits for the next connection; nil once the listener is closed (or when an accept fails).
     public func accept(timeout: Double) -> Socket? {
         let client = Glibc.accept(fd, nil, nil)
         guard client >= 0 else { return nil }

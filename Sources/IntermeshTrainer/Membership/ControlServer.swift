@@ -13,9 +13,6 @@ public final class ControlServer: @unchecked Sendable {
     let box: SnapshotBox
     let joinTimeout: Double
     let key: DataPlaneKey?
-    var stopped = false
-    var serving = 0
-    let lock = NSLock()
 
     public var port: Int { listener.port }
 
@@ -25,45 +22,16 @@ public final class ControlServer: @unchecked Sendable {
         self.room = room
         self.box = box
         self.joinTimeout = joinTimeout
-        let thread = Thread { [weak self] in self?.acceptLoop() }
-        thread.name = "control-accept"
-        thread.start()
+        listener.serve(name: "control-accept", timeout: Self.requestTimeout, limit: Self.maxConnections, refused: {
+            DataPlaneRejections.record(port: "recovery", reason: "more than \(Self.maxConnections) connections at once")
+        }, handle: { [weak self] socket in
+            self?.serve(socket)
+            return false
+        })
     }
 
     public func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
         listener.close()
-    }
-
-    private func acceptLoop() {
-        while true {
-            guard let socket = listener.accept(timeout: Self.requestTimeout) else {
-                lock.lock()
-                let done = stopped
-                lock.unlock()
-                if done { return }
-                continue
-            }
-            lock.lock()
-            let admitted = serving < Self.maxConnections
-            if admitted { serving += 1 }
-            lock.unlock()
-            guard admitted else {
-                socket.close()
-                DataPlaneRejections.record(port: "recovery", reason: "more than \(Self.maxConnections) connections at once")
-                continue
-            }
-            let thread = Thread { [weak self] in
-                self?.serve(socket)
-                socket.close()
-                self?.lock.lock()
-                self?.serving -= 1
-                self?.lock.unlock()
-            }
-            thread.start()
-        }
     }
 
     private func serve(_ socket: Socket) {
