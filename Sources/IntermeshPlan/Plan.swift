@@ -25,16 +25,25 @@ public struct Plan: Codable, Sendable, Hashable {
     public var membership: EngineSpec.Membership { run.spec.engine.membership }
 
     /// The replica of a slot such as `us-east/0`.
+    /// The replica of a slot. Slots are `SITE/INDEX` and a site's replicas are in index order, so this is a look at
+    /// one site, not a scan of every replica (heartbeats check every member's slot).
     public func replica(slot: String) -> (SitePlan, ReplicaPlan)? {
-        for site in sites {
-            if let replica = site.replicas.first(where: { $0.slot == slot }) { return (site, replica) }
-        }
-        return nil
+        guard let slash = slot.lastIndex(of: "/"), let site = site(named: String(slot[..<slash])) else { return nil }
+        return site.replica(slot: slot).map { (site, $0) }
     }
 }
 
 /// One site of a plan.
 public struct SitePlan: Codable, Sendable, Hashable {
+    /// The replica of `slot` in this site: its index names it, so no scan.
+    public func replica(slot: String) -> ReplicaPlan? {
+        if let slash = slot.lastIndex(of: "/"), let index = Int(slot[slot.index(after: slash)...]), replicas.indices.contains(index),
+           replicas[index].slot == slot {
+            return replicas[index]
+        }
+        return replicas.first { $0.slot == slot }
+    }
+
     public var name: String
     public var region: String?
     public var launcher: LauncherSpec.Kind

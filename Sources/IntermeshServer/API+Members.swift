@@ -34,7 +34,8 @@ extension API {
         // Every slot must be in the active plan, or still held by a live member (draining after a revision removed
         // it); a member id of another site is not this site's to heartbeat. Checked for the whole request before any
         // of it is recorded.
-        let unknown = body.members.lazy.map(\.slot).filter { plan.replica(slot: $0) == nil }
+        let sitePlan = plan.site(named: site)
+        let unknown = body.members.lazy.map(\.slot).filter { sitePlan?.replica(slot: $0) == nil }
         for slot in Set(unknown) where !(await plane.members.holds(slot: slot, in: name)) {
             throw APIError.notFound("the active plan has no slot \(slot)")
         }
