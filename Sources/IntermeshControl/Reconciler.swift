@@ -175,7 +175,8 @@ public enum Reconciler {
             }
         }
 
-        var conditions: [RunCondition] = []
+        // A stopped run (no plan) keeps the conditions it had when it stopped: they say why.
+        var conditions: [RunCondition] = input.plan == nil ? input.conditions : []
         if let policy, input.plan != nil {
             let count = live.count
             let degraded = count < policy.minReplicas

@@ -101,7 +101,7 @@ extension API {
 
     func diff(_ context: ServerContext) async throws -> Response {
         let name = try runName(context)
-        _ = try context.requireReader(run: name)
+        _ = try context.requireViewer()
         let run = try await plane.requireRun(name)
         guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
         return try JSONBody.response(MeshDiff.compute(plan: plan, members: await plane.members.members(of: name), now: plane.now()))

@@ -163,7 +163,7 @@ struct API {
 
     func events(_ request: Request, _ context: ServerContext) async throws -> Response {
         let name = try runName(context)
-        _ = try context.requireReader(run: name)
+        _ = try context.requireViewer()
         _ = try await plane.requireRun(name)
         let query = request.uri.queryParameters
         let after = try query.get("after").map { value -> Int64 in

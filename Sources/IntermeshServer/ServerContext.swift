@@ -43,6 +43,11 @@ public struct ServerContext: RequestContext {
         try require({ $0.role != .agent || (run != nil && $0.run == run) }, "read this")
     }
 
+    /// What names other sites' members (events, the diff): people's tokens; an agent needs none of it.
+    func requireViewer() throws -> Principal {
+        try require({ $0.role != .agent }, "read another site's members")
+    }
+
     /// Changing runs: admin and operator.
     func requireOperator() throws -> Principal {
         try require({ $0.role == .admin || $0.role == .operator }, "change runs")

@@ -164,6 +164,13 @@ import Testing
         }
     }
 
+    /// A stopped run keeps the conditions it stopped with: `describe` still says why.
+    @Test func aStoppedRunKeepsItsConditions() {
+        let before = [Self.degraded("BelowMinReplicas", since: 61)]
+        let result = Reconciler.reconcile(ReconcileInput(generation: 1, plan: nil, members: [], slots: [:], conditions: before, now: Self.now))
+        #expect(result.conditions == before)
+    }
+
     @Test func reconcileEventsRepeatingEachPassAreMarked() {
         let result = Reconciler.reconcile(ReconcileInput(generation: 1, plan: Self.plan(), members: [Self.member("alpha/0", leaving: true)],
                                                          now: Self.now))

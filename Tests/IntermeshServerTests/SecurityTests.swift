@@ -58,6 +58,9 @@ import Testing
         let members = try await admin.members(of: "demo")
         #expect(members.first { $0.id == "m-beta" }?.site == "beta")
         #expect(try await alpha.members(of: "demo").map(\.id) == ["m-alpha"])
+        // The events and the diff name every site's members: not an agent's to read.
+        await expectError(403, "forbidden") { _ = try await alpha.events(of: "demo") }
+        await expectError(403, "forbidden") { _ = try await alpha.diff(of: "demo") }
     }
 
     /// One heartbeat registered 3,000 members in slots the plan does not have, each with a row and an event.
