@@ -39,12 +39,12 @@ class TorchftUpTests(unittest.TestCase):
             started = [line for line in start_lines(up.replica_log("alpha", 1))][-1]["time"]
             others_at_start = max(line["outer_step"] for site, index in (("alpha", 0), ("beta", 0))
                                   for lines in outer_lines(up.replica_log(site, index)) for line in lines if line["time"] <= started)
-            # Back in a quorum within two syncs of being ready for one: after its start it trains its own first H inner
-            # steps (one sync of the others), then asks, and is admitted at the next round and healed.
-            self.assertLessEqual(relaunched[0]["outer_step"], others_at_start + 3)
-            print(f"  the new incarnation logged outer steps {[line['outer_step'] for line in relaunched]}")
-            # It healed from a peer: its first step is the others' step, not 1 (a fresh model starts at step 0).
-            self.assertGreater(relaunched[0]["outer_step"], killed_at, "it resumes at the others' step, healed from a peer")
+            print(f"  the new incarnation logged outer steps {[line['outer_step'] for line in relaunched]} "
+                  f"(the others were at {others_at_start} when it started)")
+            # It healed from a peer: its first step follows the others' step when it started, not 1 (a fresh model
+            # starts at step 0). How many syncs it takes to be admitted depends on the machine's load, not asserted.
+            self.assertGreater(relaunched[0]["outer_step"], max(others_at_start, killed_at),
+                               "it resumes at the others' step, healed from a peer")
 
             # The others never stopped: each logged every outer step once, in one incarnation.
             reached = wait_for(lambda: min(max(steps(*slot)) for slot in SLOTS) >= relaunched[0]["outer_step"] + 2, 120, 0.5)
