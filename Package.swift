@@ -94,10 +94,12 @@ let package = Package(
         .target(
             name: "IntermeshClient",
             dependencies: [
-                "IntermeshAPI", "IntermeshTLS",
+                "IntermeshAPI", "IntermeshTLS", "CCurl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // libcurl carries the reference engine's calls to the control plane, TLS included (Debian: libcurl4-openssl-dev).
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Site agents: launch, supervise, adopt and stop a site's replicas as the control plane directs.
         .target(
             name: "IntermeshAgent",

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 # Slurm (controller, node daemon, client and munge) and OpenSSH run the end-to-end tests of the slurm and ssh
 # launchers on this machine (the ssh test starts its own sshd on loopback).
-packages=(shellcheck libsqlite3-dev libopenblas-dev zlib1g-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge
+packages=(shellcheck libsqlite3-dev libcurl4-openssl-dev libopenblas-dev zlib1g-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge
   openssh-client openssh-server)
 missing=()
 for package in "${packages[@]}"; do

@@ -48,7 +48,7 @@ public struct APIClient: Sendable {
     let tlsClient: HTTPClient?
     let tlsFailure: String?
     /// Carries requests instead of `http` when set (the reference engine's MPI processes keep NIO out, see
-    /// `URLSessionTransport`); event streams always go through `http`.
+    /// `CurlTransport`); event streams always go through `http`.
     public var transport: (any HTTPTransport)?
 
     /// `--server`, else `$INTERMESH_SERVER`, else http://127.0.0.1:7700; `--token`, else `$INTERMESH_TOKEN`. `tls`, else
@@ -62,7 +62,7 @@ public struct APIClient: Sendable {
         let secure = (server ?? environment["INTERMESH_SERVER"] ?? "").lowercased().hasPrefix("https://")
         // A TLS file that cannot be read fails every call with its path, not the process.
         do {
-            tlsClient = http == nil && (secure || !tls.isEmpty) ? try TLSClients.shared.client(for: tls) : nil
+            tlsClient = http == nil && transport == nil && (secure || !tls.isEmpty) ? try TLSClients.shared.client(for: tls) : nil
             tlsFailure = nil
         } catch {
             tlsClient = nil

@@ -88,7 +88,7 @@ extension Trainer {
             return key
         case let .managed(server, token, _, _):
             let site = String(config.replica.slot.split(separator: "/")[0]), run = config.plan.runName
-            let client = APIClient(server: server, token: token, environment: [:], timeout: .seconds(10), transport: URLSessionTransport())
+            let client = APIClient(server: server, token: token, environment: [:], timeout: .seconds(10), transport: CurlTransport())
             let text = try client.blocking { try await $0.dataKey(run: run, site: site).key }
             guard let key = DataPlaneKey(hex: text) else { throw TrainerConfig.Failure(description: "the control plane's data-plane key is not hex") }
             return key

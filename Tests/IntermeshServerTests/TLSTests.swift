@@ -54,6 +54,34 @@ import Testing
         _ = try await server.client(tls: agent).runs()
     }
 
+    /// The reference engine's transport (libcurl, no NIO in MPI processes) trusts the run's authority, presents the
+    /// agent's certificate, and carries every method the engine and the CLI use.
+    @Test func theEngineTransportVerifiesTheServerAndPresentsItsCertificate() async throws {
+        let server = try server(["--tls-client-ca", Self.file("ca.pem")])
+        func client(_ tls: ClientTLS) -> APIClient {
+            APIClient(server: "https://127.0.0.1:\(server.port)", token: server.adminToken, environment: [:], timeout: .seconds(10),
+                      transport: CurlTransport(tls: tls))
+        }
+        let agent = client(ClientTLS(caFile: Self.file("ca.pem"), certificate: Self.file("agent.pem"), key: Self.file("agent.key")))
+        let created = try await agent.createToken(TokenRequest(role: .viewer, description: "through libcurl"))
+        #expect(try await agent.tokens().contains { $0.id == created.id })
+        _ = try await agent.revokeToken(id: created.id)
+        #expect(try await !agent.tokens().contains { $0.id == created.id })
+        await expectError(422, "invalid_spec") { _ = try await agent.apply(spec: "apiVersion: intermesh/v1\nkind: [\n") }
+        // Without a client certificate the server refuses the handshake; without the authority the client refuses the
+        // server; an authority of its own does not vouch for it.
+        await expectError(0, "unreachable") { _ = try await client(Self.trusting).runs() }
+        await expectError(0, "unreachable") {
+            _ = try await client(ClientTLS(certificate: Self.file("agent.pem"), key: Self.file("agent.key"))).runs()
+        }
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("ca-\(UUID())")
+        try CertificateAuthority.create(in: other)
+        await expectError(0, "unreachable") {
+            _ = try await client(ClientTLS(caFile: other.appendingPathComponent("ca.pem").path, certificate: Self.file("agent.pem"),
+                                           key: Self.file("agent.key"))).runs()
+        }
+    }
+
     @Test func theLighthouseEndpointServesTLSWithTheSameCertificate() async throws {
         let server = try server()
         let port = try #require(server.lighthousePort)

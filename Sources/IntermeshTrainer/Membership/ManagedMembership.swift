@@ -9,7 +9,7 @@ import IntermeshPlan
 /// answers (slots and addresses), so members that a later revision added are reachable too.
 public final class ManagedMembership: Membership, @unchecked Sendable {
     let client: APIClient
-    let transport = URLSessionTransport()
+    let transport = CurlTransport()
     let run: String
     let site: String
     let slot: String
