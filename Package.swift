@@ -103,7 +103,7 @@ let package = Package(
         // Site agents: launch, supervise, adopt and stop a site's replicas as the control plane directs.
         .target(
             name: "IntermeshAgent",
-            dependencies: ["IntermeshAPI", "IntermeshPlan", "IntermeshClient"]
+            dependencies: ["IntermeshAPI", "IntermeshPlan", "IntermeshClient", "IntermeshTLS"]
         ),
         // The plan compiler: replicas, ranks, ports, shards, estimate, rendered launch files.
         .target(
@@ -178,6 +178,6 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
-        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshClient", "IntermeshAPI", "IntermeshTrainer"]),
+        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshClient", "IntermeshAPI", "IntermeshTrainer", "IntermeshTLS"]),
     ]
 )

@@ -91,6 +91,11 @@ extension Agent {
         if let programs = config.programDirectory { environment["PATH"] = programs + ":" + (environment["PATH"] ?? "/usr/bin:/bin") }
         environment["INTERMESH_SERVER"] = config.server
         environment["INTERMESH_TOKEN_FILE"] = tokenFile.path
+        // The engine reaches the control plane as its agent does: the same authority and client certificate.
+        for (name, value) in [("INTERMESH_CA", config.tls.caFile), ("INTERMESH_CLIENT_CERT", config.tls.certificate),
+                              ("INTERMESH_CLIENT_KEY", config.tls.key)] {
+            if let value { environment[name] = value }
+        }
         environment["INTERMESH_MEMBER_ID"] = member
         if let lighthouse { environment["INTERMESH_LIGHTHOUSE"] = lighthouse }
         environment["INTERMESH_INCARNATION"] = String(incarnation)

@@ -5,6 +5,7 @@ import Foundation
 import IntermeshAPI
 import IntermeshClient
 import IntermeshPlan
+import IntermeshTLS
 
 /// How an agent runs: which site of which run, where its control plane and its state are.
 public struct AgentConfiguration: Sendable {
@@ -26,6 +27,9 @@ public struct AgentConfiguration: Sendable {
     public var tick: Double = 0.5
     /// On SIGTERM or SIGINT, stop the replicas too (as `intermesh up` wants); by default they keep training.
     public var stopReplicasOnExit = false
+    /// The authority the control plane's certificate must chain to, and a client certificate for mutual TLS (default:
+    /// `$INTERMESH_CA`, `$INTERMESH_CLIENT_CERT`, `$INTERMESH_CLIENT_KEY`). Replicas get the same.
+    public var tls = ClientTLS(environment: ProcessInfo.processInfo.environment)
 
     public init(run: String, site: String, server: String, token: String, stateDirectory: URL, workingDirectory: URL) {
         self.run = run
@@ -62,7 +66,7 @@ public final class Agent: @unchecked Sendable {
 
     public init(config: AgentConfiguration, say: @escaping @Sendable (String) -> Void) {
         self.config = config
-        client = APIClient(server: config.server, token: config.token, timeout: .seconds(10))
+        client = APIClient(server: config.server, token: config.token, timeout: .seconds(10), tls: config.tls)
         self.say = say
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IntermeshAPI
 import IntermeshAgent
+import IntermeshTLS
 
 /// `intermesh agent`: runs one site's replicas for the control plane.
 struct AgentCommand: AsyncParsableCommand {
@@ -20,6 +21,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     @Option(help: "File holding the agent token of this run and site (default: $INTERMESH_TOKEN_FILE; else $INTERMESH_TOKEN).")
     var tokenFile: String?
+
+    @Option(help: "The authority (PEM) the server's TLS certificate must chain to (default: $INTERMESH_CA; else the system's). Replicas get it too.")
+    var caFile: String?
 
     @Option(help: "State directory: rendered plans, replica logs, checkpoints, agent.json (default: intermesh-agent/<run>/<site>).")
     var stateDir: String?
@@ -59,6 +63,10 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.templates = templates
         configuration.drainGrace = drainGrace
         configuration.stopReplicasOnExit = stopReplicasOnExit
+        // Absolute, since replicas start elsewhere: --ca-file, else $INTERMESH_CA, and the client certificate.
+        let tls = ClientTLS(environment: environment)
+        configuration.tls = ClientTLS(caFile: (caFile ?? tls.caFile).map { absolute($0).path }, certificate: tls.certificate.map { absolute($0).path },
+                                      key: tls.key.map { absolute($0).path })
         let stop = StopSignal()
         let siteName = site
         let agent = Agent(config: configuration) { line in

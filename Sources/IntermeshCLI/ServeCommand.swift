@@ -46,9 +46,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Serve plain HTTP on an address beyond loopback: bearer tokens then cross the network in clear text.")
     var insecurePlainHttp = false
 
+    @Flag(help: "Serve the Lighthouse endpoint in plain gRPC even with --tls-cert: torchft's own client (0.2) speaks no TLS.")
+    var lighthousePlaintext = false
+
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard tlsClientCa == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+        guard !lighthousePlaintext || tlsCert != nil else { throw ValidationError("--lighthouse-plaintext needs --tls-cert (without TLS it is plain already)") }
         guard (0...1_000_000).contains(tokenRate) else { throw ValidationError("--token-rate must be 0 to 1000000, got \(tokenRate)") }
         guard let idle = DurationValue(parsing: idleTimeout), idle.milliseconds >= 1000, idle.seconds <= 86400 else {
             throw ValidationError("--idle-timeout must be a duration from 1s to 24h, got '\(idleTimeout)'")
@@ -94,6 +98,10 @@ struct ServeCommand: AsyncParsableCommand {
                                                 tokenRate: tokenRate == 0 ? nil : Double(tokenRate),
                                                 requestHeadTimeout: (DurationValue(parsing: idleTimeout) ?? .seconds(75)).swiftDuration)
         if let tlsCert, let tlsKey { configuration.tls = ServerTLS(certificate: tlsCert, key: tlsKey, clientCA: tlsClientCa) }
+        configuration.lighthousePlaintext = lighthousePlaintext
+        if lighthousePlaintext, lighthouse != nil, !Self.isLoopback(host) {
+            Terminal.stderr.write("warning: the Lighthouse endpoint on \(host) is plain gRPC: anyone who reaches it can heartbeat as a replica of a torchft run\n")
+        }
         // Read the certificate and key now: a bad file fails here with its path, before the store is opened.
         do { _ = try configuration.tls?.configuration() } catch { throw CLIError("\(error)") }
         let opened: (plane: ControlPlane, adminToken: String?)

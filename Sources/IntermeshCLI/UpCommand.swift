@@ -3,8 +3,10 @@ import Foundation
 import IntermeshAPI
 import IntermeshAgent
 import IntermeshClient
+import IntermeshPlan
 import IntermeshServer
 import IntermeshSpec
+import IntermeshTLS
 import Logging
 import ServiceLifecycle
 
@@ -30,12 +32,17 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Start from scratch: remove the data directory of an earlier `up` first (otherwise the run resumes).")
     var fresh = false
 
+    @Flag(help: ArgumentHelp("Serve plain HTTP, on loopback only.",
+                             discussion: "By default the control plane serves TLS with a certificate of an authority of this data directory (tls/)."))
+    var plainHttp = false
+
     func run() async throws {
         if let outerSteps, outerSteps < 1 { throw CLIError("--outer-steps must be at least 1") }
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (1...65535).contains(port) else {
             throw CLIError("--listen must be HOST:PORT, got '\(listen)'")
         }
         let host = String(listen[..<colon])
+        if plainHttp, !ServeCommand.isLoopback(host) { throw CLIError("--plain-http serves loopback only; --listen \(listen) is beyond it") }
         let (loaded, _) = try SpecFile.load(file)
         guard let run = loaded.validRun else { throw CLIError("\(file): not applied: the spec has errors", code: 1) }
         guard let specText = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("\(file): cannot read") }
@@ -50,7 +57,8 @@ struct UpCommand: AsyncParsableCommand {
             try? FileManager.default.removeItem(at: dataDirectory)
         }
         let session = try await UpSession.start(
-            run: run, specText: specText, dataDirectory: dataDirectory, host: host, port: port, workingDirectory: URL(fileURLWithPath: cwd))
+            run: run, specText: specText, dataDirectory: dataDirectory, host: host, port: port, tls: !plainHttp,
+            workingDirectory: URL(fileURLWithPath: cwd))
         let code = await session.watch(outerSteps: outerSteps)
         if code != 0 { throw ExitCode(code) }
     }
@@ -66,6 +74,8 @@ final class UpSession: @unchecked Sendable {
     let dataDirectory: URL
     let workingDirectory: URL
     let server: String
+    /// What the agents and their replicas trust: the data directory's authority, unless `--plain-http`.
+    let trust: ClientTLS
     let out = Terminal.stdout
     var agents: [String: AgentProcess] = [:]
     let stop = StopSignal()
@@ -78,7 +88,7 @@ final class UpSession: @unchecked Sendable {
     }
 
     init(run: TrainingRun, client: APIClient, group: ServiceGroup, serverTask: Task<Void, Error>, dataDirectory: URL,
-         workingDirectory: URL, server: String) {
+         workingDirectory: URL, server: String, trust: ClientTLS) {
         self.run = run
         self.client = client
         self.group = group
@@ -86,10 +96,11 @@ final class UpSession: @unchecked Sendable {
         self.dataDirectory = dataDirectory
         self.workingDirectory = workingDirectory
         self.server = server
+        self.trust = trust
         view = UpView(terminal: Terminal.stdout)
     }
 
-    static func start(run: TrainingRun, specText: String, dataDirectory: URL, host: String, port: Int,
+    static func start(run: TrainingRun, specText: String, dataDirectory: URL, host: String, port: Int, tls: Bool,
                       workingDirectory: URL) async throws -> UpSession {
         let fm = FileManager.default
         do {
@@ -99,8 +110,16 @@ final class UpSession: @unchecked Sendable {
         }
         let storeDirectory = dataDirectory.appendingPathComponent("store")
         let adminFile = dataDirectory.appendingPathComponent("admin.token").path
-        let configuration = ServerConfiguration(dataDirectory: storeDirectory, host: host, port: port, adminTokenFile: adminFile, embedded: true,
+        var configuration = ServerConfiguration(dataDirectory: storeDirectory, host: host, port: port, adminTokenFile: adminFile, embedded: true,
                                                 lighthousePort: 0)
+        var trust = ClientTLS()
+        if tls {
+            let (serverTLS, authority) = try Self.certificates(in: dataDirectory.appendingPathComponent("tls"), host: host)
+            configuration.tls = serverTLS
+            trust = ClientTLS(caFile: authority)
+            // torchft's client speaks no TLS; the endpoint is on this machine's --listen address like the API.
+            configuration.lighthousePlaintext = true
+        }
         let plane: ControlPlane
         do {
             plane = try await Server.open(configuration: configuration).plane
@@ -129,12 +148,12 @@ final class UpSession: @unchecked Sendable {
             break
         }
         guard listeningOn > 0 else { throw CLIError("cannot listen on \(host):\(port) (is another control plane running there?)") }
-        let server = "http://\(host):\(listeningOn)"
+        let server = "\(tls ? "https" : "http")://\(host):\(listeningOn)"
         guard let admin = try? String(contentsOfFile: adminFile, encoding: .utf8) else {
             await group.triggerGracefulShutdown()
             throw CLIError("\(adminFile): cannot read the admin token")
         }
-        let client = APIClient(server: server, token: admin.trimmingCharacters(in: .whitespacesAndNewlines), environment: [:])
+        let client = APIClient(server: server, token: admin.trimmingCharacters(in: .whitespacesAndNewlines), environment: [:], tls: trust)
         let applied: ApplyResponse
         do {
             applied = try await client.apply(spec: specText)
@@ -145,10 +164,11 @@ final class UpSession: @unchecked Sendable {
             throw CLIError("not applied: \(error)", code: error.exitCode)
         }
         let session = UpSession(run: run, client: client, group: group, serverTask: serverTask, dataDirectory: dataDirectory,
-                                workingDirectory: workingDirectory, server: server)
+                                workingDirectory: workingDirectory, server: server, trust: trust)
         session.out.write("intermesh up: control plane on \(server), data in \(dataDirectory.path)\n")
         session.out.write("intermesh up: run \(applied.run) revision \(applied.revision) (\(applied.outcome.rawValue)); admin token in \(adminFile)\n")
-        session.out.write("intermesh up: from another terminal: INTERMESH_SERVER=\(server) intermesh diff \(applied.run) --token-file \(adminFile)\n")
+        let authority = trust.caFile.map { "INTERMESH_CA=\(ShellQuote.quote($0)) " } ?? ""
+        session.out.write("intermesh up: from another terminal: INTERMESH_SERVER=\(server) \(authority)intermesh diff \(applied.run) --token-file \(ShellQuote.quote(adminFile))\n")
         return session
     }
 
@@ -245,6 +265,7 @@ final class UpSession: @unchecked Sendable {
         }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("INTERMESH_") }
         environment["INTERMESH_SERVER"] = server
+        if let authority = trust.caFile { environment["INTERMESH_CA"] = authority }
         let arguments = ["agent", "--site", site, "--run", run.metadata.name, "--server", server,
                          "--token-file", directory.appendingPathComponent("agent.token").path, "--state-dir", directory.path,
                          "--workdir", workingDirectory.path, "--stop-replicas-on-exit", "--drain-grace", "30"]
@@ -274,5 +295,22 @@ extension UpSession {
             events += page
         }
         return events
+    }
+}
+
+extension UpSession {
+    /// The data directory's own authority (made on the first `up`, kept after) and a server certificate for the
+    /// --listen host, issued afresh at every start; the server's TLS and the authority's certificate file.
+    static func certificates(in directory: URL, host: String) throws -> (ServerTLS, String) {
+        do {
+            let authority = FileManager.default.fileExists(atPath: directory.appendingPathComponent(CertificateAuthority.certificateFile).path)
+                ? try CertificateAuthority.load(from: directory) : try CertificateAuthority.create(in: directory, name: "Intermesh up CA")
+            let hosts = [host, "127.0.0.1", "localhost"].reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+            let issued = try authority.issue(name: "server", hosts: hosts, in: directory)
+            return (ServerTLS(certificate: issued.certificate.path, key: issued.key.path, clientCA: nil),
+                    directory.appendingPathComponent(CertificateAuthority.certificateFile).path)
+        } catch {
+            throw CLIError("\(directory.path): cannot make the TLS certificates: \(error)")
+        }
     }
 }

@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var requestHeadTimeout: Duration
     /// TLS for the API and the Lighthouse endpoint; nil serves plain HTTP and gRPC (loopback, or with an explicit flag).
     public var tls: ServerTLS?
+    /// Serve the Lighthouse endpoint in plain gRPC even with `tls`: torchft's own client (0.2) speaks no TLS.
+    public var lighthousePlaintext = false
 
     public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil, embedded: Bool = false,
                 lighthousePort: Int? = nil, tokenRate: Double? = 1000, requestHeadTimeout: Duration = .seconds(75)) {
@@ -94,7 +96,7 @@ public enum Server {
         let board = QuorumBoard(now: plane.now)
         var services: [any Service] = [ReconcileService(reconciliation: reconciliation, logger: logger)]
         if let port = configuration.lighthousePort {
-            services.append(LighthouseEndpoint(host: configuration.host, port: port, tls: configuration.tls, logger: logger,
+            services.append(LighthouseEndpoint(host: configuration.host, port: port, tls: configuration.lighthousePlaintext ? nil : configuration.tls, logger: logger,
                                                service: LighthouseService(plane: plane, board: board, rounds: plane.torchftRounds)))
         }
         return Application(

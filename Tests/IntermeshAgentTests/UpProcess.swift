@@ -2,6 +2,7 @@ import Foundation
 import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
+import IntermeshTLS
 import Testing
 
 /// A real `intermesh up` (or `serve` plus agents) in a temporary data directory; everything it started is
@@ -26,13 +27,16 @@ final class UpProcess: @unchecked Sendable {
         output = data.appendingPathExtension("log")
     }
 
-    var server: String { "http://127.0.0.1:\(port)" }
+    /// `up` serves TLS with an authority of its data directory (tls/ca.pem); `serve` here serves plain HTTP.
+    var secure = false
+    var server: String { "\(secure ? "https" : "http")://127.0.0.1:\(port)" }
+    var authority: String { data.appendingPathComponent("tls/ca.pem").path }
     var adminToken: String {
         ((try? String(contentsOf: data.appendingPathComponent("admin.token"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func client() -> APIClient {
-        APIClient(server: server, token: adminToken, environment: [:], timeout: .seconds(10))
+        APIClient(server: server, token: adminToken, environment: [:], timeout: .seconds(10), tls: ClientTLS(caFile: secure ? authority : nil))
     }
 
     /// Starts `intermesh ARGUMENTS` in the repository root with output to `output`.
@@ -59,6 +63,7 @@ final class UpProcess: @unchecked Sendable {
 
     /// `intermesh up SPEC` on this port and data directory.
     func up(_ spec: String, extra: [String] = [], environment: [String: String] = [:]) throws {
+        secure = !extra.contains("--plain-http")
         process = try launch(["up", spec, "--data", data.path, "--listen", "127.0.0.1:\(port)"] + extra, environment: environment)
         try wait("the control plane", timeout: 60) { self.text.contains("control plane on") }
     }
@@ -114,7 +119,8 @@ final class UpProcess: @unchecked Sendable {
     /// `intermesh ARGUMENTS` against this control plane, waited for; its exit code and output.
     func command(_ arguments: [String]) throws -> (Int32, String) {
         let log = data.appendingPathComponent("command-\(UUID()).log")
-        let process = try launch(arguments + ["--server", server, "--token-file", data.appendingPathComponent("admin.token").path], log: log)
+        let process = try launch(arguments + ["--server", server, "--token-file", data.appendingPathComponent("admin.token").path]
+                                 + (secure ? ["--ca-file", authority] : []), log: log)
         process.waitUntilExit()
         return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -134,13 +135,15 @@ def free_port():
 
 
 class Up:
-    """`intermesh up SPEC` in its own process group, with torch's programs on PATH; its output goes to a file."""
+    """`intermesh up SPEC` in its own process group, with torch's programs on PATH; its output goes to a file. It serves
+    TLS with an authority of its data directory (tls/ca.pem), which the API calls here verify against."""
 
     def __init__(self, spec_path, outer_steps=None):
         self.directory = tempfile.mkdtemp(prefix="intermesh-up-")
         self.data = os.path.join(self.directory, "data")
-        self.url = f"http://127.0.0.1:{free_port()}"
-        arguments = [BIN, "up", spec_path, "--data", self.data, "--listen", self.url[len("http://"):]]
+        self.authority = os.path.join(self.data, "tls", "ca.pem")
+        self.url = f"https://127.0.0.1:{free_port()}"
+        arguments = [BIN, "up", spec_path, "--data", self.data, "--listen", self.url[len("https://"):]]
         if outer_steps:
             arguments += ["--outer-steps", str(outer_steps)]
         environment = dict(os.environ, PATH=VENV_BIN + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
@@ -164,13 +167,14 @@ class Up:
 
     def get(self, path):
         request = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + self.token})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        context = ssl.create_default_context(cafile=self.authority)
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
             return json.loads(response.read())
 
     def cli(self, *arguments):
         """Runs an intermesh command against this control plane; returns (exit code, output)."""
         token_file = os.path.join(self.data, "admin.token")
-        done = subprocess.run([BIN, *arguments, "--server", self.url, "--token-file", token_file], cwd=ROOT,
+        done = subprocess.run([BIN, *arguments, "--server", self.url, "--token-file", token_file, "--ca-file", self.authority], cwd=ROOT,
                               capture_output=True, text=True)
         return done.returncode, done.stdout + done.stderr
 
