@@ -17,9 +17,12 @@ public struct RevisionRecord: Codable, Sendable, Hashable {
     public var contentHash: String
     public var appliedBy: String
     public var appliedAt: Date
+    /// Set when this is one site's view, as its agent reads it: `plan` holds that site whole and the others' addresses
+    /// only (`Plan.scoped(to:)`); `specText` and `canonical`, which hold every site, are empty.
+    public var site: String?
 
     public init(run: String, number: Int, specText: String, canonical: String, plan: String, contentHash: String, appliedBy: String,
-                appliedAt: Date) {
+                appliedAt: Date, site: String? = nil) {
         self.run = run
         self.number = number
         self.specText = specText
@@ -28,6 +31,7 @@ public struct RevisionRecord: Codable, Sendable, Hashable {
         self.contentHash = contentHash
         self.appliedBy = appliedBy
         self.appliedAt = appliedAt
+        self.site = site
     }
 }
 

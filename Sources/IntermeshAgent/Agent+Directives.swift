@@ -60,7 +60,7 @@ extension Agent {
         let record = try await client.revision(of: config.run, number: number)
         var plan = try JSONDecoder().decode(Plan.self, from: Data(record.plan.utf8))
         let templates = try TemplateSet(directory: config.templates ?? TemplateSet.locate() ?? "templates")
-        let files = try LaunchRenderer(templates: templates).render(&plan)
+        let files = try LaunchRenderer(templates: templates).render(&plan, onlySite: site)
         let directory = config.stateDirectory.appendingPathComponent("revisions/\(number)")
         try PlanWriter.write(plan, files: files, to: directory.path)
         self.plan = plan

@@ -27,11 +27,12 @@ public struct LaunchRenderer: Sendable {
         self.templates = templates
     }
 
-    /// Files of every replica, in plan order; the plan's `files` lists are filled in.
-    public func render(_ plan: inout Plan) throws(TemplateSet.Failure) -> [RenderedFile] {
+    /// Files of every replica (of `onlySite`'s, for an agent's view of the plan), in plan order; the plan's `files`
+    /// lists are filled in.
+    public func render(_ plan: inout Plan, onlySite: String? = nil) throws(TemplateSet.Failure) -> [RenderedFile] {
         let adapter = EngineAdapter(kind: plan.engine, membership: plan.membership)
         var all: [RenderedFile] = []
-        for siteIndex in plan.sites.indices {
+        for siteIndex in plan.sites.indices where onlySite == nil || plan.sites[siteIndex].name == onlySite {
             let site = plan.sites[siteIndex]
             guard let spec = plan.run.spec.sites.first(where: { $0.name == site.name }) else { continue }
             var files: [RenderedFile] = []

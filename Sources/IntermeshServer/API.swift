@@ -153,10 +153,17 @@ struct API {
 
     func revision(_ context: ServerContext) async throws -> Response {
         let name = try runName(context)
-        _ = try context.requireReader(run: name)
+        let principal = try context.requireReader(run: name)
         guard let number = Int(try context.parameters.require("number")) else { throw APIError.badRequest("revision must be a number") }
-        guard let revision = try await plane.store.revision(of: name, number: number) else {
+        guard var revision = try await plane.store.revision(of: name, number: number) else {
             throw APIError.notFound("run \(name) has no revision \(number)")
+        }
+        // An agent reads its own site's view: other sites' environment, commands and launcher settings are not its.
+        if principal.role == .agent, let site = principal.site, let plan = try await plane.plan(of: name, revision: number) {
+            revision.plan = String(decoding: PlanWriter.json(plan.scoped(to: site)), as: UTF8.self)
+            revision.specText = ""
+            revision.canonical = ""
+            revision.site = site
         }
         return try JSONBody.response(revision)
     }

@@ -34,7 +34,7 @@ enum OpenAPIDocument {
             "/v1/runs/{run}/revisions": ["parameters": [runParameter], "get": op("Revision history", "viewer", responses: ["200": "Revisions"].merging(errors) { a, _ in a })],
             "/v1/runs/{run}/revisions/{number}": [
                 "parameters": [runParameter, ["name": "number", "in": "path", "required": true, "schema": ["type": "integer"]]],
-                "get": op("One revision: spec text, canonical form, plan, content hash", "viewer", responses: ["200": "Revision"].merging(errors) { a, _ in a }),
+                "get": op("One revision: spec text, canonical form, plan, content hash. An agent token reads its site's view: the plan with the other sites reduced to their replicas' addresses, no spec text", "viewer", responses: ["200": "Revision"].merging(errors) { a, _ in a }),
             ],
             "/v1/runs/{run}/events": [
                 "parameters": [runParameter, ["name": "after", "in": "query", "schema": ["type": "integer"]], ["name": "limit", "in": "query", "schema": ["type": "integer"]]],

@@ -13,6 +13,13 @@ import Testing
         defer { up.cleanUp() }
         try up.up("specs/local.yaml")
         try await up.wait("3 replicas training", timeout: 120) { try await up.members("local-demo").filter { $0.outerStep >= 2 }.count == 3 }
+        // `up` serves TLS by default, and its replicas reached it (above) with its authority: plain HTTP gets nothing
+        // from the port, and a client that does not trust the authority refuses the server.
+        #expect(up.text.contains("control plane on https://127.0.0.1:7761"))
+        for client in [APIClient(server: "http://127.0.0.1:7761", token: up.adminToken, environment: [:], timeout: .seconds(5)),
+                       APIClient(server: up.server, token: up.adminToken, environment: [:], timeout: .seconds(5))] {
+            await #expect { _ = try await client.runs() } throws: { ($0 as? APIClientError)?.status == 0 }
+        }
         let alpha = try #require(try await up.members("local-demo").first { $0.slot == "alpha/0" }?.address)
         let start = try await up.outerStep("local-demo")
 

@@ -63,6 +63,19 @@ import Testing
         await expectError(403, "forbidden") { _ = try await alpha.diff(of: "demo") }
     }
 
+    /// An agent token could read every site's plan through `revisions/N`; now it reads its site's view.
+    @Test func anAgentReadsItsSitesViewOfARevision() async throws {
+        let admin = server.client()
+        let text = spec().replacingOccurrences(of: "{name: beta, replicas: 1}", with: "{name: beta, replicas: 1, env: {BETA_ONLY: beta-value}}")
+        _ = try await admin.post("/v1/runs", json: ["spec": text]) as ApplyResponse
+        let token: TokenResponse = try await admin.post("/v1/tokens", json: ["role": "agent", "run": "demo", "site": "alpha"])
+        let whole = try await admin.revision(of: "demo", number: 1)
+        let view = try await server.client(token: token.token).revision(of: "demo", number: 1)
+        #expect(whole.site == nil && whole.specText.contains("beta-value") && whole.plan.contains("beta-value"))
+        #expect(view.site == "alpha" && view.specText.isEmpty && view.canonical.isEmpty && !view.plan.contains("beta-value"))
+        #expect(view.contentHash == whole.contentHash && view.plan.contains("beta/0"))
+    }
+
     /// One heartbeat registered 3,000 members in slots the plan does not have, each with a row and an event.
     @Test func heartbeatsRegisterPlannedSlotsOnly() async throws {
         let api = server.client()
