@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // The run-spec language: units, model types, YAML loading, validation, canonical form, schema.
@@ -44,13 +45,17 @@ let package = Package(
         .target(name: "IntermeshAPI"),
         // The control plane's pure logic: the reconciler, the quorum room, restart lease, rollouts. No I/O.
         .target(name: "IntermeshControl", dependencies: ["IntermeshAPI", "IntermeshSpec", "IntermeshPlan"]),
-        // The control plane's storage: runs, immutable revisions, members, events, tokens (SQLite by default).
+        // The control plane's storage: runs, immutable revisions, members, events, tokens (SQLite by default, PostgreSQL
+        // for control planes on several machines).
         .target(
             name: "IntermeshStore",
             dependencies: [
                 "IntermeshAPI", "IntermeshSpec", "IntermeshControl",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // TLS: a private certificate authority for a run's sites, and the server and client configurations.
@@ -163,17 +168,20 @@ let package = Package(
         ),
         // Golden files for the tests that compare rendered output (plans, diffs, CLI output).
         .target(name: "GoldenFiles", path: "Tests/GoldenFiles"),
+        // Services the tests start for themselves: a private PostgreSQL cluster.
+        .target(name: "TestServices", dependencies: ["IntermeshTLS"], path: "Tests/TestServices"),
         .testTarget(name: "IntermeshAPITests", dependencies: ["IntermeshAPI"]),
         .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"]),
         .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan", "GoldenFiles"]),
         .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI", "IntermeshAPI", "GoldenFiles"]),
         .testTarget(name: "IntermeshTrainerTests", dependencies: ["IntermeshTrainer", "IntermeshAPI"]),
         .testTarget(name: "IntermeshControlTests", dependencies: ["IntermeshControl", "IntermeshAPI"]),
-        .testTarget(name: "IntermeshStoreTests", dependencies: ["IntermeshStore", "IntermeshAPI"]),
+        .testTarget(name: "IntermeshStoreTests", dependencies: ["IntermeshStore", "IntermeshAPI", "TestServices"]),
         .testTarget(
             name: "IntermeshServerTests",
             dependencies: [
                 "IntermeshServer", "IntermeshClient", "IntermeshAPI", "IntermeshLighthouse", "IntermeshStore", "IntermeshControl", "IntermeshTLS",
+                "TestServices",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]

@@ -4,8 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Slurm (controller, node daemon, client and munge) and OpenSSH run the end-to-end tests of the slurm and ssh
-# launchers on this machine (the ssh test starts its own sshd on loopback).
-packages=(shellcheck libsqlite3-dev libcurl4-openssl-dev libopenblas-dev zlib1g-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge
+# launchers on this machine (the ssh test starts its own sshd on loopback). The store's tests run PostgreSQL's own
+# binaries (initdb, pg_ctl) for a private cluster; the package's service is not used. libcurl's headers are for the
+# reference engine's client.
+packages=(shellcheck libsqlite3-dev libcurl4-openssl-dev postgresql libopenblas-dev zlib1g-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge
   openssh-client openssh-server)
 missing=()
 for package in "${packages[@]}"; do

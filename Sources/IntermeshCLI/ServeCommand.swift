@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import IntermeshServer
+import IntermeshStore
 import IntermeshTLS
 import IntermeshSpec
 import Logging
@@ -18,8 +19,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on, HOST:PORT.")
     var listen: String = "127.0.0.1:7700"
 
-    @Option(help: "Store URL: sqlite:DIR (default: sqlite:<--data>).")
+    @Option(help: ArgumentHelp("Store URL: sqlite:DIR (default: sqlite:<--data>) or postgres://USER@HOST[:PORT]/DATABASE[?sslmode=...].",
+                               discussion: "PostgreSQL: sslmode disable, prefer (default), require or verify-full; sslrootcert=FILE is the authority for verify-full. No password in the URL: --store-password-file, else $PGPASSWORD."))
     var store: String?
+
+    @Option(help: "File holding the PostgreSQL store's password (default: $INTERMESH_STORE_PASSWORD_FILE; else $PGPASSWORD).")
+    var storePasswordFile: String?
 
     @Option(help: "Also write the first admin token to this file (mode 0600).")
     var adminTokenFile: String?
@@ -69,12 +74,23 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = String(listen[..<colon])
         var directory = data
+        var postgres: PostgresLocation?
         if let store {
-            guard store.hasPrefix("sqlite:") else {
-                throw CLIError("--store \(store): only sqlite:DIR is supported by this build")
+            if store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") {
+                let environment = ProcessInfo.processInfo.environment
+                do {
+                    postgres = try PostgresLocation(url: store, passwordFile: storePasswordFile ?? environment["INTERMESH_STORE_PASSWORD_FILE"])
+                } catch {
+                    throw CLIError("\(error)")
+                }
+            } else {
+                guard store.hasPrefix("sqlite:") else {
+                    throw CLIError("--store \(store): must be sqlite:DIR or postgres://USER@HOST[:PORT]/DATABASE")
+                }
+                directory = String(store.dropFirst("sqlite:".count))
             }
-            directory = String(store.dropFirst("sqlite:".count))
         }
+        guard postgres != nil || storePasswordFile == nil else { throw CLIError("--store-password-file goes with a postgres:// --store") }
         var lighthouse: Int? = port == 0 ? 0 : port + 10
         if let lighthousePort {
             if lighthousePort == "off" {
@@ -98,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                 tokenRate: tokenRate == 0 ? nil : Double(tokenRate),
                                                 requestHeadTimeout: (DurationValue(parsing: idleTimeout) ?? .seconds(75)).swiftDuration)
         if let tlsCert, let tlsKey { configuration.tls = ServerTLS(certificate: tlsCert, key: tlsKey, clientCA: tlsClientCa) }
+        configuration.postgres = postgres
         configuration.lighthousePlaintext = lighthousePlaintext
         if lighthousePlaintext, lighthouse != nil, !Self.isLoopback(host) {
             Terminal.stderr.write("warning: the Lighthouse endpoint on \(host) is plain gRPC: anyone who reaches it can heartbeat as a replica of a torchft run\n")
@@ -108,7 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             opened = try await Server.open(configuration: configuration)
         } catch {
-            throw CLIError("\(directory): cannot open the store: \(error)")
+            throw CLIError("\(postgres?.display ?? directory): cannot open the store: \(error)")
         }
         if let token = opened.adminToken {
             // Shown once: only its salted hash is stored.
@@ -117,7 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "intermesh")
         logger.logLevel = .notice
         let plane = opened.plane
-        let shownDirectory = directory
+        let shownDirectory = postgres?.display ?? directory
         let scheme = configuration.tls == nil ? "http" : "https"
         let app = try Server.application(configuration: configuration, plane: plane, logger: logger) { [lighthouse] port in
             let shown = lighthouse == nil ? nil : await plane.lighthousePort.wait()

@@ -29,6 +29,8 @@ public struct ServerConfiguration: Sendable {
     public var tls: ServerTLS?
     /// Serve the Lighthouse endpoint in plain gRPC even with `tls`: torchft's own client (0.2) speaks no TLS.
     public var lighthousePlaintext = false
+    /// The store on PostgreSQL instead of SQLite in `dataDirectory`.
+    public var postgres: PostgresLocation?
 
     public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil, embedded: Bool = false,
                 lighthousePort: Int? = nil, tokenRate: Double? = 1000, requestHeadTimeout: Duration = .seconds(75)) {
@@ -50,7 +52,11 @@ public enum Server {
     /// issue the first admin token, and give members stored before a restart one heartbeat timeout to check in again.
     /// Returns the control plane and the admin token issued now (to be shown once), if any.
     public static func open(configuration: ServerConfiguration) async throws -> (plane: ControlPlane, adminToken: String?) {
-        let store = try SQLiteStore(directory: configuration.dataDirectory)
+        let store: any Store = if let postgres = configuration.postgres {
+            try await PostgresStore(postgres, exclusive: true)
+        } else {
+            try SQLiteStore(directory: configuration.dataDirectory)
+        }
         let token = try await bootstrapAdmin(store: store, configuration: configuration)
         let plane = ControlPlane(store: store)
         try await plane.members.restore(now: Date())

@@ -2,8 +2,8 @@ import Foundation
 import IntermeshAPI
 import IntermeshControl
 
-/// The control plane's storage. SQLite (`SQLiteStore`) is the embedded default; a PostgreSQL store for
-/// several control-plane replicas fits behind the same protocol. An acknowledged write is durable.
+/// The control plane's storage. SQLite (`SQLiteStore`) is the embedded default; `PostgresStore` keeps it in
+/// PostgreSQL. An acknowledged write is durable. `StoreContractTests` holds both to this contract.
 public protocol Store: Sendable {
     /// Creates the run or adds a revision, atomically; an identical spec is a no-op.
     func apply(_ request: ApplyRequest) async throws -> ApplyOutcome

@@ -40,8 +40,11 @@ public struct ClientTLS: Sendable, Hashable {
         self.key = key
     }
 
+    /// From `$INTERMESH_CA`, `$INTERMESH_CLIENT_CERT` and `$INTERMESH_CLIENT_KEY`; an empty one is unset (a launcher
+    /// forwards the names whether the agent has them or not).
     public init(environment: [String: String]) {
-        self.init(caFile: environment["INTERMESH_CA"], certificate: environment["INTERMESH_CLIENT_CERT"], key: environment["INTERMESH_CLIENT_KEY"])
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        self.init(caFile: value("INTERMESH_CA"), certificate: value("INTERMESH_CLIENT_CERT"), key: value("INTERMESH_CLIENT_KEY"))
     }
 
     public var isEmpty: Bool { caFile == nil && certificate == nil }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts replica donated/0 on gpu-box-1.example.org over ssh. The plan directory must be at the same path there.
+# Starts replica donated/0 on gpu-box-1.example.org over ssh. The plan directory, and the control plane's authority and client
+# certificate when the agent has them, must be at the same paths there.
 set -euo pipefail
 # Rendered by intermesh for donated/0 of run mixed-1b (revision sha256:1eec570d77b4ddc88020a796ef7772e7378a4cb972fef358b82bff4406b9bef1); do not edit.
 INTERMESH_REPLICA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -9,7 +10,8 @@ export INTERMESH_PLAN="${INTERMESH_PLAN_DIR}/plan.json"
 : "${WANDB_API_KEY:?WANDB_API_KEY must be set in the agent environment}"
 # Values known only at launch, quoted here for the remote shell.
 runtime=""
-for name in INTERMESH_MEMBER_ID INTERMESH_INCARNATION INTERMESH_REVISION INTERMESH_SERVER INTERMESH_CHECKPOINT_DIR INTERMESH_PLAN_DIR INTERMESH_PLAN INTERMESH_REPLICA_DIR; do
+for name in INTERMESH_MEMBER_ID INTERMESH_INCARNATION INTERMESH_REVISION INTERMESH_SERVER INTERMESH_CHECKPOINT_DIR INTERMESH_PLAN_DIR INTERMESH_PLAN INTERMESH_REPLICA_DIR \
+  INTERMESH_CA INTERMESH_CLIENT_CERT INTERMESH_CLIENT_KEY; do
   runtime="${runtime} ${name}=$(printf '%q' "${!name:-}")"
 done
 # The agent token and the secrets travel on stdin (never on a command line): the token into a private file
