@@ -340,10 +340,6 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func saveSlot(_ slot: String, _ record: SlotRecord, run: String) async throws {
-        try await saveSlots([slot: record], run: run)
-    }
-
     public func saveSlots(_ slots: [String: SlotRecord], run: String) async throws {
         guard !slots.isEmpty else { return }
         let rows = try slots.map { ($0.key, try Self.json($0.value)) }

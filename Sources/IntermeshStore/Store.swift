@@ -50,3 +50,9 @@ public protocol Store: Sendable {
     /// Several slots in one transaction.
     func saveSlots(_ slots: [String: SlotRecord], run: String) async throws
 }
+
+extension Store {
+    public func saveSlot(_ slot: String, _ record: SlotRecord, run: String) async throws {
+        try await saveSlots([slot: record], run: run)
+    }
+}
