@@ -9,8 +9,8 @@ extension PostgresStore {
 
     public func register(_ members: [MemberRecord], slots: [String: SlotRecord], events: [(kind: String, message: String)], run: String,
                          now: Date) async throws {
-        let memberRows = try members.map { ($0.id, try SQLiteStore.json($0)) }
-        let slotRows = try slots.map { ($0.key, try SQLiteStore.json($0.value)) }
+        let memberRows = try members.map { ($0.id, try StoreCoding.json($0)) }
+        let slotRows = try slots.map { ($0.key, try StoreCoding.json($0.value)) }
         let logger = self.logger
         try await transaction { connection in
             for (id, record) in memberRows {
@@ -33,10 +33,10 @@ extension PostgresStore {
 
     public func members(of run: String) async throws -> [MemberRecord] {
         let logger = self.logger
-        return try await read { connection in
+        return try await autocommit { connection in
             var out: [MemberRecord] = []
             for try await text in try await connection.query("SELECT record FROM members WHERE run = \(run) ORDER BY id", logger: logger).decode(String.self) {
-                out.append(try SQLiteStore.value(MemberRecord.self, text))
+                out.append(try StoreCoding.value(MemberRecord.self, text))
             }
             return out
         }
@@ -45,14 +45,14 @@ extension PostgresStore {
     public func removeMembers(_ ids: [String], run: String) async throws {
         guard !ids.isEmpty else { return }
         let logger = self.logger
-        try await read { connection in
+        try await autocommit { connection in
             try await connection.query("DELETE FROM members WHERE run = \(run) AND id = ANY(\(ids))", logger: logger)
         }
     }
 
     public func slots(of run: String) async throws -> [String: SlotRecord] {
         let logger = self.logger
-        return try await read { connection in
+        return try await autocommit { connection in
             try await Self.slots(try await connection.query("SELECT slot, record FROM slots WHERE run = \(run)", logger: logger))
         }
     }
@@ -60,20 +60,20 @@ extension PostgresStore {
     public func slots(of run: String, named: [String]) async throws -> [String: SlotRecord] {
         guard !named.isEmpty else { return [:] }
         let logger = self.logger
-        return try await read { connection in
+        return try await autocommit { connection in
             try await Self.slots(try await connection.query("SELECT slot, record FROM slots WHERE run = \(run) AND slot = ANY(\(named))", logger: logger))
         }
     }
 
     static func slots(_ rows: PostgresRowSequence) async throws -> [String: SlotRecord] {
         var out: [String: SlotRecord] = [:]
-        for try await (slot, text) in rows.decode((String, String).self) { out[slot] = try SQLiteStore.value(SlotRecord.self, text) }
+        for try await (slot, text) in rows.decode((String, String).self) { out[slot] = try StoreCoding.value(SlotRecord.self, text) }
         return out
     }
 
     public func saveSlots(_ slots: [String: SlotRecord], run: String) async throws {
         guard !slots.isEmpty else { return }
-        let rows = try slots.map { ($0.key, try SQLiteStore.json($0.value)) }
+        let rows = try slots.map { ($0.key, try StoreCoding.json($0.value)) }
         let logger = self.logger
         try await transaction { connection in try await Self.upsertSlots(connection, rows, run: run, logger: logger) }
     }
@@ -84,7 +84,7 @@ extension PostgresStore {
         let logger = self.logger
         // Made on first use; two servers asking at once agree on the first one written.
         let candidate = AccessToken.hex(AccessToken.random(32))
-        return try await read { connection in
+        return try await autocommit { connection in
             var key: String?
             for try await value in try await connection.query("""
                 UPDATE runs SET data_key = COALESCE(data_key, \(candidate)) WHERE name = \(run) RETURNING data_key
@@ -99,7 +99,7 @@ extension PostgresStore {
 
     public func saveToken(_ token: TokenRecord) async throws {
         let logger = self.logger
-        try await read { connection in
+        try await autocommit { connection in
             try await connection.query("""
                 INSERT INTO tokens (id, role, run, site, description, salt, hash, created_at, expires_at) VALUES (\(token.id), \(token.role.rawValue),
                 \(token.run), \(token.site), \(token.description), \(Data(token.salt)), \(Data(token.hash)), \(token.createdAt.timeIntervalSince1970),
@@ -125,7 +125,7 @@ extension PostgresStore {
     public func token(id: String) async throws -> TokenRecord? {
         let logger = self.logger
         return try await tokenCache.value(id) {
-            try await read { connection in
+            try await autocommit { connection in
                 try await Self.tokens(try await connection.query("SELECT \(unescaped: Self.tokenColumns) FROM tokens WHERE id = \(id)", logger: logger)).first
             }
         }
@@ -133,7 +133,7 @@ extension PostgresStore {
 
     public func tokens() async throws -> [TokenRecord] {
         let logger = self.logger
-        return try await read { connection in
+        return try await autocommit { connection in
             try await Self.tokens(try await connection.query("SELECT \(unescaped: Self.tokenColumns) FROM tokens ORDER BY created_at, id", logger: logger))
         }
     }
@@ -141,14 +141,14 @@ extension PostgresStore {
     public func deleteToken(id: String) async throws -> Bool {
         defer { tokenCache.invalidate(id) }
         let logger = self.logger
-        return try await read { connection in
+        return try await autocommit { connection in
             try await Self.count(try await connection.query("DELETE FROM tokens WHERE id = \(id) RETURNING 1", logger: logger)) > 0
         }
     }
 
     public func tokenCount() async throws -> Int {
         let logger = self.logger
-        return try await read { connection in
+        return try await autocommit { connection in
             var count = 0
             for try await value in try await connection.query("SELECT count(*) FROM tokens", logger: logger).decode(Int.self) { count = value }
             return count

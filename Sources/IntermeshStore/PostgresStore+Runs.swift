@@ -23,7 +23,7 @@ extension PostgresStore {
         for try await (name, generation, active, phase, outerStep, conditions, createdAt, updatedAt)
             in rows.decode((String, Int, Int, String, Int, String, Double, Double).self) {
             out.append(RunRecord(name: name, generation: generation, activeRevision: active, phase: RunPhase(rawValue: phase) ?? .running,
-                                 outerStep: outerStep, conditions: try SQLiteStore.value([RunCondition].self, conditions),
+                                 outerStep: outerStep, conditions: try StoreCoding.value([RunCondition].self, conditions),
                                  createdAt: Date(timeIntervalSince1970: createdAt), updatedAt: Date(timeIntervalSince1970: updatedAt)))
         }
         return out
@@ -83,7 +83,7 @@ extension PostgresStore {
     public func run(_ name: String) async throws -> RunRecord? {
         let logger = self.logger
         return try await runCache.value(name) {
-            try await read { connection in
+            try await autocommit { connection in
                 try await Self.runs(try await connection.query("SELECT \(unescaped: Self.runColumns) FROM runs WHERE name = \(name)", logger: logger)).first
             }
         }
@@ -91,14 +91,14 @@ extension PostgresStore {
 
     public func runs() async throws -> [RunRecord] {
         let logger = self.logger
-        return try await read { connection in
+        return try await autocommit { connection in
             try await Self.runs(try await connection.query("SELECT \(unescaped: Self.runColumns) FROM runs ORDER BY name", logger: logger))
         }
     }
 
     public func revisions(of run: String) async throws -> [RevisionRecord] {
         let logger = self.logger
-        return try await read { connection in
+        return try await autocommit { connection in
             try await Self.revisions(try await connection.query(
                 "SELECT \(unescaped: Self.revisionColumns) FROM revisions WHERE run = \(run) ORDER BY number", logger: logger))
         }
@@ -106,13 +106,13 @@ extension PostgresStore {
 
     public func revision(of run: String, number: Int) async throws -> RevisionRecord? {
         let logger = self.logger
-        return try await read { connection in try await Self.revision(connection, run: run, number: number, logger: logger) }
+        return try await autocommit { connection in try await Self.revision(connection, run: run, number: number, logger: logger) }
     }
 
     public func setPhase(_ phase: RunPhase, of run: String, now: Date) async throws {
         defer { runCache.invalidate(run) }
         let logger = self.logger
-        let changed = try await read { connection in
+        let changed = try await autocommit { connection in
             try await Self.count(try await connection.query(
                 "UPDATE runs SET phase = \(phase.rawValue), updated_at = \(now.timeIntervalSince1970) WHERE name = \(run) RETURNING 1", logger: logger))
         }
@@ -120,10 +120,10 @@ extension PostgresStore {
     }
 
     public func updateStatus(of run: String, outerStep: Int, conditions: [RunCondition], now: Date) async throws {
-        let text = try SQLiteStore.json(conditions)
+        let text = try StoreCoding.json(conditions)
         defer { runCache.invalidate(run) }
         let logger = self.logger
-        try await read { connection in
+        try await autocommit { connection in
             try await connection.query("""
                 UPDATE runs SET outer_step = \(outerStep), conditions = \(text), updated_at = \(now.timeIntervalSince1970) WHERE name = \(run)
                 """, logger: logger)
@@ -152,13 +152,13 @@ extension PostgresStore {
     static func rolloutState(_ connection: PostgresConnection, run: String, logger: Logger) async throws -> RolloutState? {
         var state: RolloutState?
         for try await text in try await connection.query("SELECT state FROM rollouts WHERE run = \(run)", logger: logger).decode(String.self) {
-            state = try SQLiteStore.value(RolloutState.self, text)
+            state = try StoreCoding.value(RolloutState.self, text)
         }
         return state
     }
 
     static func saveRolloutState(_ connection: PostgresConnection, _ state: RolloutState, run: String, logger: Logger) async throws {
-        let text = try SQLiteStore.json(state)
+        let text = try StoreCoding.json(state)
         try await connection.query("""
             INSERT INTO rollouts (run, state) VALUES (\(run), \(text)) ON CONFLICT (run) DO UPDATE SET state = excluded.state
             """, logger: logger)
@@ -166,7 +166,7 @@ extension PostgresStore {
 
     public func rolloutState(of run: String) async throws -> RolloutState? {
         let logger = self.logger
-        return try await read { connection in try await Self.rolloutState(connection, run: run, logger: logger) }
+        return try await autocommit { connection in try await Self.rolloutState(connection, run: run, logger: logger) }
     }
 
     public func updateRolloutState(run: String, now: Date, _ transform: @Sendable (RolloutState?) throws -> RolloutUpdate?) async throws -> RolloutState? {
@@ -203,7 +203,7 @@ extension PostgresStore {
 
     public func events(of run: String, after: Int64, limit: Int) async throws -> [EventRecord] {
         let logger = self.logger
-        return try await read { connection in
+        return try await autocommit { connection in
             var out: [EventRecord] = []
             for try await (id, run, time, kind, message) in try await connection.query(
                 "SELECT id, run, time, kind, message FROM events WHERE run = \(run) AND id > \(Int(after)) ORDER BY id LIMIT \(limit)",

@@ -154,7 +154,8 @@ public final class PostgresStore: Store {
         }
     }
 
-    func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// One pooled connection, each statement its own transaction: reads, and writes of a single statement.
+    func autocommit<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { connection in try await body(connection) }
         } catch let error as StoreError {

@@ -85,27 +85,6 @@ public final class SQLiteStore: Store {
         return migrator
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .secondsSince1970
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        return decoder
-    }()
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func value<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try decoder.decode(type, from: Data(text.utf8))
-    }
-
     // MARK: Runs and revisions
 
     public func apply(_ request: ApplyRequest) async throws -> ApplyOutcome {
@@ -166,7 +145,7 @@ public final class SQLiteStore: Store {
     static func run(_ row: Row) throws -> RunRecord {
         RunRecord(name: row["name"], generation: row["generation"], activeRevision: row["active_revision"],
                   phase: RunPhase(rawValue: row["phase"]) ?? .running, outerStep: row["outer_step"],
-                  conditions: try value([RunCondition].self, row["conditions"]),
+                  conditions: try StoreCoding.value([RunCondition].self, row["conditions"]),
                   createdAt: Date(timeIntervalSince1970: row["created_at"]), updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
     }
 
@@ -200,7 +179,7 @@ public final class SQLiteStore: Store {
     }
 
     public func updateStatus(of run: String, outerStep: Int, conditions: [RunCondition], now: Date) async throws {
-        let text = try Self.json(conditions)
+        let text = try StoreCoding.json(conditions)
         defer { runCache.invalidate(run) }
         try await pool.write { db in
             try db.execute(sql: "UPDATE runs SET outer_step = ?, conditions = ?, updated_at = ? WHERE name = ?",
@@ -224,13 +203,13 @@ public final class SQLiteStore: Store {
 
     static func rolloutState(_ db: Database, run: String) throws -> RolloutState? {
         try String.fetchOne(db, sql: "SELECT state FROM rollouts WHERE run = ?", arguments: [run]).map {
-            try decoder.decode(RolloutState.self, from: Data($0.utf8))
+            try StoreCoding.decoder.decode(RolloutState.self, from: Data($0.utf8))
         }
     }
 
     static func saveRolloutState(_ db: Database, _ state: RolloutState, run: String) throws {
         try db.execute(sql: "INSERT INTO rollouts (run, state) VALUES (?, ?) ON CONFLICT(run) DO UPDATE SET state = excluded.state",
-                       arguments: [run, try json(state)])
+                       arguments: [run, try StoreCoding.json(state)])
     }
 
     public func rolloutState(of run: String) async throws -> RolloutState? {
@@ -287,8 +266,8 @@ public final class SQLiteStore: Store {
 
     public func register(_ members: [MemberRecord], slots: [String: SlotRecord], events: [(kind: String, message: String)], run: String,
                          now: Date) async throws {
-        let memberRows = try members.map { ($0.id, try Self.json($0)) }
-        let slotRows = try slots.map { ($0.key, try Self.json($0.value)) }
+        let memberRows = try members.map { ($0.id, try StoreCoding.json($0)) }
+        let slotRows = try slots.map { ($0.key, try StoreCoding.json($0.value)) }
         try await pool.write { db in
             // Statements compiled once per connection: a registration of 100 members writes 300 rows.
             let member = try db.cachedStatement(sql: "INSERT INTO members (id, run, record) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET record = excluded.record")
@@ -303,7 +282,7 @@ public final class SQLiteStore: Store {
     public func members(of run: String) async throws -> [MemberRecord] {
         try await pool.read { db in
             try String.fetchAll(db, sql: "SELECT record FROM members WHERE run = ? ORDER BY id", arguments: [run]).map {
-                try Self.value(MemberRecord.self, $0)
+                try StoreCoding.value(MemberRecord.self, $0)
             }
         }
     }
@@ -319,7 +298,7 @@ public final class SQLiteStore: Store {
         try await pool.read { db in
             var out: [String: SlotRecord] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT slot, record FROM slots WHERE run = ?", arguments: [run]) {
-                out[row["slot"]] = try Self.value(SlotRecord.self, row["record"])
+                out[row["slot"]] = try StoreCoding.value(SlotRecord.self, row["record"])
             }
             return out
         }
@@ -333,7 +312,7 @@ public final class SQLiteStore: Store {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
                 let arguments = StatementArguments([run] + chunk)
                 for row in try Row.fetchAll(db, sql: "SELECT slot, record FROM slots WHERE run = ? AND slot IN (\(marks))", arguments: arguments) {
-                    out[row["slot"]] = try Self.value(SlotRecord.self, row["record"])
+                    out[row["slot"]] = try StoreCoding.value(SlotRecord.self, row["record"])
                 }
             }
             return out
@@ -342,7 +321,7 @@ public final class SQLiteStore: Store {
 
     public func saveSlots(_ slots: [String: SlotRecord], run: String) async throws {
         guard !slots.isEmpty else { return }
-        let rows = try slots.map { ($0.key, try Self.json($0.value)) }
+        let rows = try slots.map { ($0.key, try StoreCoding.json($0.value)) }
         try await pool.write { db in
             for (slot, text) in rows {
                 try db.execute(sql: "INSERT INTO slots (run, slot, record) VALUES (?, ?, ?) ON CONFLICT(run, slot) DO UPDATE SET record = excluded.record",
