@@ -160,7 +160,7 @@ let package = Package(
             name: "intermesh-bench",
             dependencies: [
                 "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshTrainer", "IntermeshControl", "IntermeshClient", "IntermeshLighthouse",
-                "IntermeshTLS",
+                "IntermeshTLS", "TestServices",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -186,6 +186,6 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
-        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshClient", "IntermeshAPI", "IntermeshTrainer", "IntermeshTLS"]),
+        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshClient", "IntermeshAPI", "IntermeshTrainer", "IntermeshTLS", "TestServices"]),
     ]
 )

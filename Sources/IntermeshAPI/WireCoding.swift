@@ -23,17 +23,20 @@ public struct ErrorBody: Codable, Sendable, Equatable {
         public var code: String
         public var message: String
         public var details: [String]?
+        /// On a standby's 503 (code `standby`): where the active server is, for clients to follow.
+        public var active: String?
 
-        public init(code: String, message: String, details: [String]? = nil) {
+        public init(code: String, message: String, details: [String]? = nil, active: String? = nil) {
             self.code = code
             self.message = message
             self.details = details
+            self.active = active
         }
     }
 
     public var error: Failure
 
-    public init(code: String, message: String, details: [String] = []) {
-        error = Failure(code: code, message: message, details: details.isEmpty ? nil : details)
+    public init(code: String, message: String, details: [String] = [], active: String? = nil) {
+        error = Failure(code: code, message: message, details: details.isEmpty ? nil : details, active: active)
     }
 }

@@ -215,7 +215,7 @@ public final class Agent: @unchecked Sendable {
         let response = try await client.report(run: config.run, site: site, report)
         launched.removeFirst(sent.0)
         exited.removeFirst(sent.1)
-        lighthouse = response.lighthousePort.flatMap { LighthouseAddress.url(server: config.server, port: $0) }
+        lighthouse = response.lighthousePort.flatMap { LighthouseAddress.url(server: client.server, port: $0) }
         return response
     }
 

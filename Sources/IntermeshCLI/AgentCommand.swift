@@ -16,7 +16,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The run.")
     var run: String
 
-    @Option(help: "Control plane URL (default: $INTERMESH_SERVER, then http://127.0.0.1:7700).")
+    @Option(help: "Control plane URL, or several comma-separated (servers sharing a store: requests follow the active one) (default: $INTERMESH_SERVER, then http://127.0.0.1:7700).")
     var server: String?
 
     @Option(help: "File holding the agent token of this run and site (default: $INTERMESH_TOKEN_FILE; else $INTERMESH_TOKEN).")

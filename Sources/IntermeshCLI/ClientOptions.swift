@@ -5,7 +5,7 @@ import IntermeshTLS
 
 /// `--server` and `--token` of every command that talks to the control plane.
 struct ClientOptions: ParsableArguments {
-    @Option(help: "Control plane URL (default: $INTERMESH_SERVER, then http://127.0.0.1:7700).")
+    @Option(help: "Control plane URL, or several comma-separated (servers sharing a store: requests follow the active one) (default: $INTERMESH_SERVER, then http://127.0.0.1:7700).")
     var server: String?
 
     @Option(help: "Bearer token (default: $INTERMESH_TOKEN). Prefer --token-file: arguments are visible to other users.")

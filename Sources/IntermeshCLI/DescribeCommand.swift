@@ -24,11 +24,14 @@ struct DescribeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let description: RunDescription
+        let api = try client.client()
         do {
-            description = try await client.client().describe(run: run)
+            description = try await api.describe(run: run)
         } catch let error as APIClientError {
             throw error.cliError
         }
+        // Which server answered: with servers sharing a store, the active one (the client followed it).
+        let server = try? await api.serverInfo()
         guard output == .table else {
             Terminal.stdout.write(try Rendering.render(description, table: [], format: output))
             return
@@ -41,6 +44,10 @@ struct DescribeCommand: AsyncParsableCommand {
         Outer step:  \(description.outerStep)
 
         """
+        if let server {
+            let role = server.role == .active ? "active, lease epoch \(server.epoch ?? 0)" : server.role.rawValue
+            text += "Server:      \(server.address ?? api.server) (\(role))\n"
+        }
         if !description.conditions.isEmpty {
             text += "Conditions:\n"
             for condition in description.conditions {

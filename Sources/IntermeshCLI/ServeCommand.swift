@@ -26,6 +26,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "File holding the PostgreSQL store's password (default: $INTERMESH_STORE_PASSWORD_FILE; else $PGPASSWORD).")
     var storePasswordFile: String?
 
+    @Option(help: ArgumentHelp("With a postgres:// --store: how long the active server's lease lasts unrenewed (2s to 5m).",
+                               discussion: "Servers sharing a store elect one active server with a lease in the store; the others are standbys that answer 503 naming it, and the first to see the lease end takes over."))
+    var leaseTime: String = "10s"
+
+    @Option(help: "With a postgres:// --store: the URL clients reach this server at (default: the scheme, --listen host and port).")
+    var advertise: String?
+
     @Option(help: "Also write the first admin token to this file (mode 0600).")
     var adminTokenFile: String?
 
@@ -62,6 +69,15 @@ struct ServeCommand: AsyncParsableCommand {
         guard let idle = DurationValue(parsing: idleTimeout), idle.milliseconds >= 1000, idle.seconds <= 86400 else {
             throw ValidationError("--idle-timeout must be a duration from 1s to 24h, got '\(idleTimeout)'")
         }
+        guard let lease = DurationValue(parsing: leaseTime), lease.milliseconds >= 2000, lease.seconds <= 300 else {
+            throw ValidationError("--lease-time must be a duration from 2s to 5m, got '\(leaseTime)'")
+        }
+        if let advertise {
+            guard let url = URL(string: advertise), ["http", "https"].contains(url.scheme ?? ""), url.host != nil, url.path.isEmpty || url.path == "/",
+                  !advertise.contains(",") else {
+                throw ValidationError("--advertise must be an http:// or https:// URL of this server (scheme, host, port), got '\(advertise)'")
+            }
+        }
     }
 
     static func isLoopback(_ host: String) -> Bool {
@@ -91,6 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         guard postgres != nil || storePasswordFile == nil else { throw CLIError("--store-password-file goes with a postgres:// --store") }
+        guard postgres != nil || advertise == nil else { throw CLIError("--advertise goes with a postgres:// --store (servers sharing it name themselves)") }
         var lighthouse: Int? = port == 0 ? 0 : port + 10
         if let lighthousePort {
             if lighthousePort == "off" {
@@ -115,27 +132,42 @@ struct ServeCommand: AsyncParsableCommand {
                                                 requestHeadTimeout: (DurationValue(parsing: idleTimeout) ?? .seconds(75)).swiftDuration)
         if let tlsCert, let tlsKey { configuration.tls = ServerTLS(certificate: tlsCert, key: tlsKey, clientCA: tlsClientCa) }
         configuration.postgres = postgres
+        configuration.advertise = advertise
+        configuration.leaseTime = (DurationValue(parsing: leaseTime) ?? .seconds(10)).swiftDuration
         configuration.lighthousePlaintext = lighthousePlaintext
         if lighthousePlaintext, lighthouse != nil, !Self.isLoopback(host) {
             Terminal.stderr.write("warning: the Lighthouse endpoint on \(host) is plain gRPC: anyone who reaches it can heartbeat as a replica of a torchft run\n")
         }
         // Read the certificate and key now: a bad file fails here with its path, before the store is opened.
         do { _ = try configuration.tls?.configuration() } catch { throw CLIError("\(error)") }
+        var logger = Logger(label: "intermesh")
+        logger.logLevel = .notice
+        let shownDirectory = postgres?.display ?? directory
+        let scheme = configuration.tls == nil ? "http" : "https"
         let opened: (plane: ControlPlane, adminToken: String?)
         do {
-            opened = try await Server.open(configuration: configuration)
+            let store = try await Server.openStore(configuration: configuration)
+            var lease: ServerLease?
+            if let shared = store as? PostgresStore {
+                // Several servers may share this store: serve as a standby until this one holds its lease.
+                let taken = try await Server.takeLease(configuration: configuration, store: shared, logger: logger) { port, active in
+                    Terminal.stdout.write("intermesh serve: standby on \(scheme)://\(host):\(port), the active server is \(active)\n")
+                }
+                lease = taken.lease
+                configuration.port = taken.port
+                Terminal.stdout.write("intermesh serve: active (lease epoch \(taken.lease.epoch)) as \(taken.lease.address)\n")
+            }
+            opened = try await Server.open(configuration: configuration, store: store, lease: lease)
+        } catch is CancellationError {
+            return
         } catch {
-            throw CLIError("\(postgres?.display ?? directory): cannot open the store: \(error)")
+            throw CLIError("\(shownDirectory): cannot open the store: \(error)")
         }
         if let token = opened.adminToken {
             // Shown once: only its salted hash is stored.
             Terminal.stdout.write("admin token (shown once, store it safely): \(token)\n")
         }
-        var logger = Logger(label: "intermesh")
-        logger.logLevel = .notice
         let plane = opened.plane
-        let shownDirectory = postgres?.display ?? directory
-        let scheme = configuration.tls == nil ? "http" : "https"
         let app = try Server.application(configuration: configuration, plane: plane, logger: logger) { [lighthouse] port in
             let shown = lighthouse == nil ? nil : await plane.lighthousePort.wait()
             let lighthouse = shown.map { ", Lighthouse (torchft) on \(host):\($0)" } ?? ""

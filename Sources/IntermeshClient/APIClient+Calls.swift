@@ -9,6 +9,8 @@ extension APIClient {
     }
 
     public func runs() async throws -> [RunSummary] { try await get(Endpoint.runs) }
+    /// Which server answered and which one is active.
+    public func serverInfo() async throws -> ServerInfo { try await get("/v1/server") }
     public func describe(run: String) async throws -> RunDescription { try await get(Endpoint.run(run)) }
     public func members(of run: String) async throws -> [MemberRecord] { try await get(Endpoint.members(run)) }
     public func revisions(of run: String) async throws -> [RevisionSummary] { try await get(Endpoint.revisions(run)) }

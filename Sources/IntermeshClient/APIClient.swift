@@ -13,6 +13,8 @@ public struct APIClientError: Error, CustomStringConvertible, Sendable {
     public var code: String
     public var message: String
     public var details: [String]
+    /// A standby's answer names the active server here.
+    public var active: String?
 
     public var description: String {
         ([message] + details).joined(separator: "\n  ")
@@ -29,15 +31,23 @@ public struct APIClientError: Error, CustomStringConvertible, Sendable {
     init(status: Int, body: Data) {
         if let reported = try? WireCoding.decoder.decode(ErrorBody.self, from: body) {
             self.init(status: status, code: reported.error.code, message: reported.error.message, details: reported.error.details ?? [])
+            active = reported.error.active
         } else {
             self.init(status: status, code: "http_\(status)", message: "the server answered \(status)", details: [])
         }
     }
 }
 
-/// Talks to `intermesh serve` over HTTP with a bearer token.
+/// Talks to `intermesh serve` over HTTP with a bearer token. Given several servers (a comma-separated list: servers
+/// sharing a PostgreSQL store), it sends to the one it last found active, and moves on when that one cannot be reached
+/// or answers that it is a standby (following the active server the standby names).
 public struct APIClient: Sendable {
-    public var server: String
+    /// The servers, in the order given; one entry for a server of its own.
+    public let servers: [String]
+    /// Which of `servers` answered last, shared by copies of this client.
+    let active: ActiveServer
+    /// The server requests go to now.
+    public var server: String { servers[active.index] }
     public var token: String?
     public var timeout: TimeAmount
     let httpClient: HTTPClient?
@@ -59,28 +69,63 @@ public struct APIClient: Sendable {
                 tls: ClientTLS? = nil) {
         httpClient = http
         let tls = tls ?? ClientTLS(environment: environment)
-        let secure = (server ?? environment["INTERMESH_SERVER"] ?? "").lowercased().hasPrefix("https://")
+        let secure = (server ?? environment["INTERMESH_SERVER"] ?? "").lowercased().contains("https://")
+        let list = Self.serverList(server ?? environment["INTERMESH_SERVER"] ?? "")
         // A TLS file that cannot be read fails every call with its path, not the process.
         do {
-            tlsClient = http == nil && transport == nil && (secure || !tls.isEmpty) ? try TLSClients.shared.client(for: tls) : nil
+            // With several servers a dead one must fail at once, so the next is asked: no retried connection attempts.
+            let failFast = list.count > 1
+            tlsClient = http == nil && transport == nil && (secure || !tls.isEmpty || failFast) ? try TLSClients.shared.client(for: tls, failFast: failFast) : nil
             tlsFailure = nil
         } catch {
             tlsClient = nil
             tlsFailure = "\(error)"
         }
         self.transport = transport
-        var base = server ?? environment["INTERMESH_SERVER"] ?? "http://127.0.0.1:7700"
-        while base.hasSuffix("/") { base.removeLast() }
-        self.server = base
+        servers = list.isEmpty ? ["http://127.0.0.1:7700"] : list
+        active = ActiveServer()
         self.token = token ?? environment["INTERMESH_TOKEN"]
         self.timeout = timeout
     }
 
     public static var decoder: JSONDecoder { WireCoding.decoder }
 
+    /// `a,b,c` as URLs without trailing slashes; blanks dropped.
+    static func serverList(_ text: String) -> [String] {
+        text.split(separator: ",").map { entry in
+            var url = entry.trimmingCharacters(in: .whitespaces)
+            while url.hasSuffix("/") { url.removeLast() }
+            return url
+        }.filter { !$0.isEmpty }
+    }
+
     /// Sends a request; a non-2xx answer becomes an `APIClientError` carrying the server's message. `timeout`
-    /// overrides the client's (a long poll needs longer than its own wait).
+    /// overrides the client's (a long poll needs longer than its own wait). With several servers, a server that cannot
+    /// be reached or is not active passes the request on: to the active server it names, else the next one; after a
+    /// round that found none active (a takeover under way) it waits a moment before the next.
     public func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: TimeAmount? = nil) async throws -> (status: Int, body: Data) {
+        var tried = 0
+        // Servers found unreachable in this round: a standby may still name one as active until its lease runs out.
+        var unreachable: Set<Int> = []
+        while true {
+            let index = active.index
+            do {
+                return try await send(to: servers[index], method, path, body: body, timeout: timeout)
+            } catch let error as APIClientError where servers.count > 1 && error.isNotActive {
+                tried += 1
+                guard tried < 3 * servers.count else { throw error }
+                if error.status == 0 { unreachable.insert(index) }
+                let named = error.active.map { Self.serverList($0) }?.first.flatMap { servers.firstIndex(of: $0) }.flatMap { unreachable.contains($0) ? nil : $0 }
+                active.move(from: index, to: named ?? (index + 1) % servers.count)
+                if tried % servers.count == 0 {
+                    unreachable = []
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+        }
+    }
+
+    func send(to server: String, _ method: HTTPMethod, _ path: String, body: Data?, timeout: TimeAmount?) async throws -> (status: Int, body: Data) {
         if let tlsFailure { throw APIClientError(status: 0, code: "tls", message: tlsFailure, details: []) }
         if let transport {
             var headers: [(String, String)] = []
@@ -185,23 +230,51 @@ extension APIClient {
     }
 }
 
+extension APIClientError {
+    /// The server could not take the request as the active one: unreachable, a standby, or past its lease.
+    var isNotActive: Bool {
+        (status == 0 && code == "unreachable") || (status == 503 && (code == "standby" || code == "not_active"))
+    }
+}
+
+/// The index of the server a client's copies send to.
+final class ActiveServer: Sendable {
+    private let current = Mutex(0)
+
+    var index: Int { current.withLock { $0 } }
+
+    /// Moves on from `from`, unless another request moved already.
+    func move(from: Int, to: Int) {
+        current.withLock { if $0 == from { $0 = to } }
+    }
+}
+
 /// One async-http-client per TLS configuration, for the life of the process (like `HTTPClient.shared`).
 final class TLSClients: Sendable {
-    static let shared = TLSClients()
-    private let clients = Mutex<[ClientTLS: HTTPClient]>([:])
+    struct Key: Hashable {
+        var tls: ClientTLS
+        var failFast: Bool
+    }
 
-    func client(for tls: ClientTLS) throws -> HTTPClient {
-        if let client = clients.withLock({ $0[tls] }) { return client }
+    static let shared = TLSClients()
+    private let clients = Mutex<[Key: HTTPClient]>([:])
+
+    /// `failFast`: a connection that cannot be made fails its request at once instead of being tried again until the
+    /// request's deadline (a client with other servers to ask).
+    func client(for tls: ClientTLS, failFast: Bool = false) throws -> HTTPClient {
+        let key = Key(tls: tls, failFast: failFast)
+        if let client = clients.withLock({ $0[key] }) { return client }
         let configuration = try tls.configuration()
         return clients.withLock { clients in
-            if let client = clients[tls] { return client }
+            if let client = clients[key] { return client }
             var settings = HTTPClient.Configuration()
             settings.tlsConfiguration = configuration
             // A connection that fails (a certificate that does not verify among them) is tried again with backoff, but
             // a request fails after 5 s of that rather than at its own deadline.
             settings.timeout.connect = .seconds(5)
+            settings.connectionPool.retryConnectionEstablishment = !failFast
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
-            clients[tls] = client
+            clients[key] = client
             return client
         }
     }

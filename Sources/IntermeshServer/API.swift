@@ -20,6 +20,10 @@ struct API {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: ServerMetrics.exposition())))
         }
+        router.get("/v1/server") { _, context in
+            _ = try context.requireReader()
+            return try await JSONBody.response(serverInfo())
+        }
         router.post("/v1/runs") { request, context in try await apply(request, context) }
         router.get("/v1/runs") { _, context in try await list(context) }
         router.get("/v1/runs/:run") { _, context in try await describe(context) }
@@ -84,6 +88,12 @@ struct API {
                                         updatedAt: run.updatedAt))
         }
         return try JSONBody.response(summaries)
+    }
+
+    func serverInfo() async throws -> ServerInfo {
+        guard let lease = plane.lease else { return ServerInfo(role: .single) }
+        let row = try? await lease.store.currentLease()
+        return ServerInfo(role: .active, address: lease.address, active: lease.address, epoch: lease.epoch, leaseRemaining: row?.remaining)
     }
 
     func describe(_ context: ServerContext) async throws -> Response {

@@ -11,12 +11,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var details: [String]
     /// Sent with the error (Retry-After, for one).
     public var headers: HTTPFields = [.contentType: "application/json"]
+    /// The active server's address, on a standby's answer.
+    public var active: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, details: [String] = []) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, details: [String] = [], active: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.active = active
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -24,7 +27,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     var body: Data {
-        (try? WireCoding.encoder.encode(ErrorBody(code: code, message: message, details: details))) ?? Data()
+        (try? WireCoding.encoder.encode(ErrorBody(code: code, message: message, details: details, active: active))) ?? Data()
     }
 
     static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "unauthorized", message) }

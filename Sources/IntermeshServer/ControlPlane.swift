@@ -23,9 +23,12 @@ public struct ControlPlane: Sendable {
     let rejections = RejectionTally()
     /// Where specs are validated and compiled: off the request threads, bounded.
     let compiler: CompileQueue
+    /// The lease this server holds on a shared store; nil on a store of its own.
+    public let lease: ServerLease?
 
-    public init(store: any Store, now: @escaping @Sendable () -> Date = Date.init, compiler: CompileQueue = CompileQueue()) {
+    public init(store: any Store, now: @escaping @Sendable () -> Date = Date.init, compiler: CompileQueue = CompileQueue(), lease: ServerLease? = nil) {
         self.store = store
+        self.lease = lease
         self.now = now
         self.compiler = compiler
         members = MemberRegistry(store: store)

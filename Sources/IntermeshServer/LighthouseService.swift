@@ -22,12 +22,14 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
     let runs = LighthouseRuns()
 
     func heartbeat(request: Torchft_LighthouseHeartbeatRequest, context: GRPCCore.ServerContext) async throws -> Torchft_LighthouseHeartbeatResponse {
+        try checkLease()
         let replica = try await admit(request.replicaID)
         try await touch(replica, step: nil, state: nil)
         return Torchft_LighthouseHeartbeatResponse()
     }
 
     func quorum(request: Torchft_LighthouseQuorumRequest, context: GRPCCore.ServerContext) async throws -> Torchft_LighthouseQuorumResponse {
+        try checkLease()
         guard request.hasRequester else { throw RPCError(code: .invalidArgument, message: "the quorum request has no requester") }
         var requester = request.requester
         guard (0...Int64(MemberBeat.maxOuterStep)).contains(requester.step) else {
@@ -53,6 +55,7 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
                     await registry.liveness(of: name, timeout: timeout, now: now())
                 }
             guard case let .formed(decision) = answer else { continue }
+            try checkLease()
             var response = Torchft_LighthouseQuorumResponse()
             response.quorum = await rounds.quorum(run: name, decision: decision, now: now())
             return response
@@ -61,6 +64,13 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
     }
 
     /// The run, plan and slot a replica id names, when that run is managed through torchft and has the slot.
+    /// On a shared store only the active server answers, as on the HTTP API (`LeaseMiddleware`).
+    func checkLease() throws {
+        guard plane.lease?.isHeld ?? true else {
+            throw RPCError(code: .unavailable, message: "this server's lease on the store ended: it is not the active server any more")
+        }
+    }
+
     func admit(_ text: String) async throws -> LighthouseRuns.Admitted {
         let id: TorchftReplicaID
         do { id = try TorchftReplicaID.parse(text) } catch { throw RPCError(code: .invalidArgument, message: error.description) }

@@ -18,6 +18,8 @@ enum OpenAPIDocument {
         let paths: [String: Any] = [
             "/v1/metrics": ["get": op("The control plane's metrics in Prometheus' text format: requests by route and status, reconcile passes, members, heartbeats, evictions, quorums", "viewer",
                                       responses: ["200": "Prometheus text format 0.0.4", "401": "Missing or invalid token"])],
+            "/v1/server": ["get": op("Which server answered and which one is active: single (its own store), active or standby (a shared PostgreSQL store)", "viewer",
+                                     responses: ["200": "Server role and addresses", "401": "Missing or invalid token", "503": "A standby: the body names the active server"])],
             "/v1/runs": [
                 "get": op("List runs", "viewer", responses: ["200": "Run summaries"].merging(errors) { a, _ in a }),
                 "post": op("Apply a spec: create a run or add a revision; identical content is a no-op", "operator", body: "ApplyBody",

@@ -29,8 +29,12 @@ public struct ServerConfiguration: Sendable {
     public var tls: ServerTLS?
     /// Serve the Lighthouse endpoint in plain gRPC even with `tls`: torchft's own client (0.2) speaks no TLS.
     public var lighthousePlaintext = false
-    /// The store on PostgreSQL instead of SQLite in `dataDirectory`.
+    /// The store on PostgreSQL instead of SQLite in `dataDirectory`: several servers may share it, one active.
     public var postgres: PostgresLocation?
+    /// On a shared store: how long the active server's lease lasts without renewal (a standby takes over after it).
+    public var leaseTime: Duration = .seconds(10)
+    /// On a shared store: the URL clients reach this server at (default: the scheme, listen host and port).
+    public var advertise: String?
 
     public init(dataDirectory: URL, host: String = "127.0.0.1", port: Int = 7700, adminTokenFile: String? = nil, embedded: Bool = false,
                 lighthousePort: Int? = nil, tokenRate: Double? = 1000, requestHeadTimeout: Duration = .seconds(75)) {
@@ -48,17 +52,21 @@ public struct ServerConfiguration: Sendable {
 
 /// Builds the control plane in one place: the store chosen by configuration, the router, the application.
 public enum Server {
-    /// What `intermesh serve` and `intermesh up` both do before they listen: open the store the configuration names,
-    /// issue the first admin token, and give members stored before a restart one heartbeat timeout to check in again.
-    /// Returns the control plane and the admin token issued now (to be shown once), if any.
-    public static func open(configuration: ServerConfiguration) async throws -> (plane: ControlPlane, adminToken: String?) {
-        let store: any Store = if let postgres = configuration.postgres {
-            try await PostgresStore(postgres, exclusive: true)
-        } else {
-            try SQLiteStore(directory: configuration.dataDirectory)
-        }
+    /// The store the configuration names: SQLite in the data directory (locked to this process), or PostgreSQL.
+    public static func openStore(configuration: ServerConfiguration) async throws -> any Store {
+        if let postgres = configuration.postgres { return try await PostgresStore(postgres) }
+        return try SQLiteStore(directory: configuration.dataDirectory)
+    }
+
+    /// What `intermesh serve` and `intermesh up` both do before they listen: open the store (unless given), issue the
+    /// first admin token, and give members stored before a restart (or a takeover) one heartbeat timeout to check in
+    /// again. On a shared store the server holds `lease` by now. Returns the control plane and the admin token issued
+    /// now (to be shown once), if any.
+    public static func open(configuration: ServerConfiguration, store: (any Store)? = nil,
+                            lease: ServerLease? = nil) async throws -> (plane: ControlPlane, adminToken: String?) {
+        let store = if let store { store } else { try await openStore(configuration: configuration) }
         let token = try await bootstrapAdmin(store: store, configuration: configuration)
-        let plane = ControlPlane(store: store)
+        let plane = ControlPlane(store: store, lease: lease)
         try await plane.members.restore(now: Date())
         return (plane, token)
     }
@@ -82,6 +90,7 @@ public enum Server {
         let router = Router(context: ServerContext.self)
         router.add(middleware: MetricsMiddleware<ServerContext>())
         router.add(middleware: ErrorMiddleware<ServerContext>())
+        if let lease = plane.lease { router.add(middleware: LeaseMiddleware(lease: lease)) }
         router.add(middleware: AuthMiddleware(store: plane.store, now: plane.now))
         if let budget { router.add(middleware: RequestBudgetMiddleware(budget: budget)) }
         API(plane: plane, reconciliation: reconciliation, board: board).register(on: router)
@@ -101,6 +110,7 @@ public enum Server {
         let reconciliation = Reconciliation(plane: plane)
         let board = QuorumBoard(now: plane.now)
         var services: [any Service] = [ReconcileService(reconciliation: reconciliation, logger: logger)]
+        if let lease = plane.lease { services.append(LeaseService(lease: lease, logger: logger)) }
         if let port = configuration.lighthousePort {
             services.append(LighthouseEndpoint(host: configuration.host, port: port, tls: configuration.lighthousePlaintext ? nil : configuration.tls, logger: logger,
                                                service: LighthouseService(plane: plane, board: board, rounds: plane.torchftRounds)))

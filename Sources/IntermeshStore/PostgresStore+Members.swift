@@ -12,7 +12,7 @@ extension PostgresStore {
         let memberRows = try members.map { ($0.id, try StoreCoding.json($0)) }
         let slotRows = try slots.map { ($0.key, try StoreCoding.json($0.value)) }
         let logger = self.logger
-        try await transaction { connection in
+        try await write { connection in
             for (id, record) in memberRows {
                 try await connection.query("""
                     INSERT INTO members (id, run, record) VALUES (\(id), \(run), \(record)) ON CONFLICT (id) DO UPDATE SET record = excluded.record
@@ -45,7 +45,7 @@ extension PostgresStore {
     public func removeMembers(_ ids: [String], run: String) async throws {
         guard !ids.isEmpty else { return }
         let logger = self.logger
-        try await autocommit { connection in
+        try await write { connection in
             try await connection.query("DELETE FROM members WHERE run = \(run) AND id = ANY(\(ids))", logger: logger)
         }
     }
@@ -75,7 +75,7 @@ extension PostgresStore {
         guard !slots.isEmpty else { return }
         let rows = try slots.map { ($0.key, try StoreCoding.json($0.value)) }
         let logger = self.logger
-        try await transaction { connection in try await Self.upsertSlots(connection, rows, run: run, logger: logger) }
+        try await write { connection in try await Self.upsertSlots(connection, rows, run: run, logger: logger) }
     }
 
     // MARK: Data-plane keys
@@ -84,7 +84,7 @@ extension PostgresStore {
         let logger = self.logger
         // Made on first use; two servers asking at once agree on the first one written.
         let candidate = AccessToken.hex(AccessToken.random(32))
-        return try await autocommit { connection in
+        return try await write { connection in
             var key: String?
             for try await value in try await connection.query("""
                 UPDATE runs SET data_key = COALESCE(data_key, \(candidate)) WHERE name = \(run) RETURNING data_key
@@ -99,7 +99,7 @@ extension PostgresStore {
 
     public func saveToken(_ token: TokenRecord) async throws {
         let logger = self.logger
-        try await autocommit { connection in
+        try await write { connection in
             try await connection.query("""
                 INSERT INTO tokens (id, role, run, site, description, salt, hash, created_at, expires_at) VALUES (\(token.id), \(token.role.rawValue),
                 \(token.run), \(token.site), \(token.description), \(Data(token.salt)), \(Data(token.hash)), \(token.createdAt.timeIntervalSince1970),
@@ -141,7 +141,7 @@ extension PostgresStore {
     public func deleteToken(id: String) async throws -> Bool {
         defer { tokenCache.invalidate(id) }
         let logger = self.logger
-        return try await autocommit { connection in
+        return try await write { connection in
             try await Self.count(try await connection.query("DELETE FROM tokens WHERE id = \(id) RETURNING 1", logger: logger)) > 0
         }
     }

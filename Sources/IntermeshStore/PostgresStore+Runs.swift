@@ -37,7 +37,7 @@ extension PostgresStore {
     public func apply(_ request: ApplyRequest) async throws -> ApplyOutcome {
         defer { runCache.invalidate(request.run) }
         let logger = self.logger
-        return try await transaction { connection in
+        return try await write { connection in
             try await Self.lockRun(connection, request.run, logger: logger)
             var current: (active: Int, generation: Int)?
             for try await row in try await connection.query(
@@ -112,7 +112,7 @@ extension PostgresStore {
     public func setPhase(_ phase: RunPhase, of run: String, now: Date) async throws {
         defer { runCache.invalidate(run) }
         let logger = self.logger
-        let changed = try await autocommit { connection in
+        let changed = try await write { connection in
             try await Self.count(try await connection.query(
                 "UPDATE runs SET phase = \(phase.rawValue), updated_at = \(now.timeIntervalSince1970) WHERE name = \(run) RETURNING 1", logger: logger))
         }
@@ -123,7 +123,7 @@ extension PostgresStore {
         let text = try StoreCoding.json(conditions)
         defer { runCache.invalidate(run) }
         let logger = self.logger
-        try await autocommit { connection in
+        try await write { connection in
             try await connection.query("""
                 UPDATE runs SET outer_step = \(outerStep), conditions = \(text), updated_at = \(now.timeIntervalSince1970) WHERE name = \(run)
                 """, logger: logger)
@@ -133,7 +133,7 @@ extension PostgresStore {
     public func deleteRun(_ name: String) async throws -> Bool {
         defer { runCache.invalidate(name) }
         let logger = self.logger
-        return try await transaction { connection in
+        return try await write { connection in
             for table in ["members", "slots", "events", "rollouts"] {
                 try await connection.query("DELETE FROM \(unescaped: table) WHERE run = \(name)", logger: logger)
             }
@@ -172,7 +172,7 @@ extension PostgresStore {
     public func updateRolloutState(run: String, now: Date, _ transform: @Sendable (RolloutState?) throws -> RolloutUpdate?) async throws -> RolloutState? {
         defer { runCache.invalidate(run) }
         let logger = self.logger
-        return try await transaction { connection in
+        return try await write { connection in
             try await Self.lockRun(connection, run, logger: logger)
             let current = try await Self.rolloutState(connection, run: run, logger: logger)
             guard let update = try transform(current) else { return current }
@@ -190,7 +190,7 @@ extension PostgresStore {
 
     public func appendEvent(run: String, kind: String, message: String, now: Date) async throws -> EventRecord {
         let logger = self.logger
-        return try await transaction { connection in
+        return try await write { connection in
             try await Self.insertEvents(connection, run: run, [(kind, message)], now: now, logger: logger)[0]
         }
     }
@@ -198,7 +198,7 @@ extension PostgresStore {
     public func appendEvents(run: String, _ events: [(kind: String, message: String)], now: Date) async throws {
         guard !events.isEmpty else { return }
         let logger = self.logger
-        try await transaction { connection in _ = try await Self.insertEvents(connection, run: run, events, now: now, logger: logger) }
+        try await write { connection in _ = try await Self.insertEvents(connection, run: run, events, now: now, logger: logger) }
     }
 
     public func events(of run: String, after: Int64, limit: Int) async throws -> [EventRecord] {

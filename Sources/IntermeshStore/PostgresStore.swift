@@ -3,27 +3,27 @@ import IntermeshAPI
 import IntermeshControl
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The store on PostgreSQL, for control planes that outlive their machine: the same tables, migrations and
 /// transactions as `SQLiteStore`. A revision and its rollout commit together; event ids are contiguous and in commit
 /// order (one counter row, locked by every transaction that appends events); tokens are salted hashes.
 ///
-/// A server opens it `exclusive`: it holds a session lock of the database on a connection of its own while it runs,
-/// and a second server is refused, as a second process is on an SQLite directory. The lock ends with the session,
-/// so a server that died (even by kill -9) frees it. Others may read (run rows are cached for a second and token
-/// rows for five, so a change the server made is seen within that time).
+/// Several servers may open it; one of them is active: it holds the lease row (`PostgresStore+Lease`), and once it
+/// has `fence`d the store with that lease, every write transaction first checks, under a share lock of the row, that
+/// the lease is still its own and unexpired by the database's clock. A server that lost its lease (paused past it,
+/// cut off) cannot write after another one took over.
 public final class PostgresStore: Store {
     let client: PostgresClient
     let running: Task<Void, Never>
-    /// Holds the exclusive lock's connection while the store lives.
-    let holder: Task<Void, Never>?
+    /// The lease every write is checked against, once set (holder and epoch).
+    let fenceLease = Mutex<(holder: String, epoch: Int)?>(nil)
     let logger: Logger
     let runCache = ReadThroughCache<RunRecord>(maxAge: .seconds(1))
     let tokenCache = ReadThroughCache<TokenRecord>(maxAge: .seconds(5))
 
-    /// Connects, and migrates the schema (one server at a time, under an advisory lock); `exclusive` also takes the
-    /// store's session lock, or fails with `.locked` when another server holds it.
-    public init(_ location: PostgresLocation, exclusive: Bool = false, logger: Logger = Logger(label: "intermesh.store")) async throws {
+    /// Connects, and migrates the schema (one server at a time, under an advisory lock).
+    public init(_ location: PostgresLocation, logger: Logger = Logger(label: "intermesh.store")) async throws {
         do {
             try await location.check(logger: logger)
         } catch {
@@ -33,7 +33,6 @@ public final class PostgresStore: Store {
         let running = Task { await client.run() }
         do {
             try await Self.migrate(client, logger: logger)
-            holder = exclusive ? try await Self.holdLock(client, logger: logger) : nil
             self.client = client
             self.running = running
             self.logger = logger
@@ -47,40 +46,7 @@ public final class PostgresStore: Store {
     }
 
     deinit {
-        holder?.cancel()
         running.cancel()
-    }
-
-    static let sessionLock = 7_700_770_078
-
-    /// Takes the store's session lock on a connection that stays leased (and so open) until the returned task is
-    /// cancelled.
-    static func holdLock(_ client: PostgresClient, logger: Logger) async throws -> Task<Void, Never> {
-        let taken = AsyncStream<Result<Bool, any Error>>.makeStream()
-        let task = Task {
-            do {
-                try await client.withConnection { connection in
-                    var acquired = false
-                    for try await value in try await connection.query("SELECT pg_try_advisory_lock(\(sessionLock))", logger: logger).decode(Bool.self) {
-                        acquired = value
-                    }
-                    taken.continuation.yield(.success(acquired))
-                    guard acquired else { return }
-                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-                    // Released with the session; unlocking first frees it at once for the next server.
-                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(sessionLock))", logger: logger)
-                }
-            } catch {
-                taken.continuation.yield(.failure(error))
-            }
-        }
-        for await result in taken.stream {
-            guard try result.get() else {
-                throw StoreError(code: .locked, message: "another server has this store open (it holds the store's lock)")
-            }
-            return task
-        }
-        throw StoreError(code: .io, message: "the store's lock could not be taken")
     }
 
     /// A PostgreSQL error as one line: the server's message, else the error.
@@ -119,6 +85,7 @@ public final class PostgresStore: Store {
         CREATE TABLE slots (run TEXT NOT NULL, slot TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run, slot));
         CREATE TABLE rollouts (run TEXT PRIMARY KEY REFERENCES runs(name) ON DELETE CASCADE, state TEXT NOT NULL);
         """,
+        leaseMigration,
     ]
 
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
@@ -140,9 +107,15 @@ public final class PostgresStore: Store {
         }
     }
 
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// A write transaction: checked against the lease first, when the store is fenced.
+    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let fence = fenceLease.withLock { $0 }
+        let logger = self.logger
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await client.withTransaction(logger: logger) { connection in
+                if let fence { try await Self.checkLease(connection, holder: fence.holder, epoch: fence.epoch, logger: logger) }
+                return try await body(connection)
+            }
         } catch let error as StoreError {
             throw error
         } catch let error as PostgresTransactionError {

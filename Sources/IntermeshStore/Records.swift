@@ -40,6 +40,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case locked
         /// The store's files could not be created.
         case io
+        /// This server's lease on a shared store ended: another server may be active, and this one writes nothing.
+        case fenced
     }
 
     public var code: Code

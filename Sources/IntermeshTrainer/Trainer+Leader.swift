@@ -164,6 +164,8 @@ extension Trainer {
         while true {
             let quorum: Quorum
             do {
+                box?.joining(true)
+                defer { box?.joining(false) }
                 quorum = try membership.join(step: step, failed: failed, suspects: suspects)
             } catch MembershipError.missedStep {
                 // The step went on without us: our pseudo-gradient is dropped, and we catch up at the next boundary.

@@ -3,6 +3,7 @@ import Foundation
 import IntermeshAPI
 import IntermeshClient
 import IntermeshTLS
+import TestServices
 import IntermeshControl
 import IntermeshPlan
 import IntermeshSpec
@@ -26,37 +27,22 @@ enum HeartbeatBench {
     }
 
     static func run(sites: Int, replicas: Int, interval: Double, duration: Double, killSites: Int, schedule: Schedule,
-                    samples: String?, tls: Bool = false) async throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("intermesh").path
+                    samples: String?, tls: Bool = false, postgres: Bool = false) async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("bench-serve-\(UUID())")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: data) }
-        let log = data.appendingPathComponent("serve.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: binary)
-        server.arguments = ["serve", "--data", data.appendingPathComponent("store").path, "--listen", "127.0.0.1:0",
-                            "--admin-token-file", data.appendingPathComponent("admin").path]
         // Over TLS: a private authority and a certificate for 127.0.0.1, as `intermesh ca` makes them.
         let authority = data.appendingPathComponent("ca")
+        var extra: [String] = []
         if tls {
             try CertificateAuthority.create(in: authority).issue(name: "server", hosts: ["127.0.0.1"], in: authority)
-            server.arguments! += ["--tls-cert", authority.appendingPathComponent("server.pem").path,
-                                  "--tls-key", authority.appendingPathComponent("server.key").path]
+            extra += ["--tls-cert", authority.appendingPathComponent("server.pem").path, "--tls-key", authority.appendingPathComponent("server.key").path]
         }
         let scheme = tls ? "https" : "http"
-        server.standardOutput = try FileHandle(forWritingTo: log)
-        server.standardError = server.standardOutput
-        try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
-        var port = 0
-        for _ in 0..<300 where port == 0 {
-            try await Task.sleep(for: .milliseconds(100))
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "listening on \(scheme)://127.0.0.1:") { port = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0 }
-        }
-        guard port > 0 else { throw BenchFailure(description: "intermesh serve did not start; see \(log.path)") }
-        let admin = try String(contentsOf: data.appendingPathComponent("admin"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // On PostgreSQL: a fresh database of a private cluster.
+        let serve = try await BenchServe.start(data: data, store: postgres ? try .privatePostgres(in: data) : .sqlite, extra: extra)
+        let server = serve.process, port = serve.port, admin = serve.adminToken
+        defer { serve.stop() }
 
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)

@@ -14,14 +14,17 @@ enum Bench {
             TrainerBench.run(innerSteps: intOption("--inner-steps", arguments) ?? 100)
         case "heartbeats":
             do {
-                // With --tls: the same run over plain HTTP, then over TLS, in one invocation.
-                for tls in arguments.contains("--tls") ? [false, true] : [false] {
+                // With --tls: the same run over plain HTTP, then over TLS; with --postgres: on SQLite, then on PostgreSQL.
+                let variants: [(tls: Bool, postgres: Bool)] = arguments.contains("--tls") ? [(false, false), (true, false)]
+                    : arguments.contains("--postgres") ? [(false, false), (false, true)] : [(false, false)]
+                for (tls, postgres) in variants {
                     if arguments.contains("--tls") { print("\n=== \(tls ? "TLS (https, a private authority)" : "plain HTTP") ===") }
+                    if arguments.contains("--postgres") { print("\n=== \(postgres ? "PostgreSQL (a private cluster on this machine)" : "SQLite") ===") }
                     try await HeartbeatBench.run(sites: intOption("--sites", arguments) ?? 1000, replicas: intOption("--replicas", arguments) ?? 100,
                                                  interval: 2, duration: Double(intOption("--duration", arguments) ?? 30),
                                                  killSites: intOption("--kill-sites", arguments) ?? 1,
                                                  schedule: try HeartbeatBench.Schedule(option: stringOption("--schedule", arguments)),
-                                                 samples: stringOption("--samples", arguments), tls: tls)
+                                                 samples: stringOption("--samples", arguments), tls: tls, postgres: postgres)
                 }
             } catch {
                 FileHandle.standardError.write(Data("heartbeats: \(error)\n".utf8))
@@ -46,6 +49,21 @@ enum Bench {
                 FileHandle.standardError.write(Data("lighthouse: \(error)\n".utf8))
                 exit(1)
             }
+        case "applies":
+            do {
+                try await AppliesBench.run(count: intOption("--count", arguments) ?? 200, clients: intOption("--clients", arguments) ?? 8)
+            } catch {
+                FileHandle.standardError.write(Data("applies: \(error)\n".utf8))
+                exit(1)
+            }
+        case "failover":
+            do {
+                try await FailoverBench.run(rounds: intOption("--rounds", arguments) ?? 5, lease: intOption("--lease", arguments) ?? 10,
+                                            interval: intOption("--interval", arguments) ?? 1)
+            } catch {
+                FileHandle.standardError.write(Data("failover: \(error)\n".utf8))
+                exit(1)
+            }
         case "lighthouse-floor":
             do {
                 try await LighthouseFloor.serve(port: intOption("--port", arguments) ?? 0)
@@ -54,7 +72,7 @@ enum Bench {
                 exit(1)
             }
         default:
-            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N] [--schedule grid|after-answer] [--samples FILE] [--tls]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n       intermesh-bench lighthouse [--quorum-groups 2,16,128,1000] [--heartbeat-groups 1000,10000] [--duration S] [--torchft-lighthouse PATH]\n       intermesh-bench lighthouse-floor [--port N]\n".utf8))
+            FileHandle.standardError.write(Data("usage: intermesh-bench plan [--sites N] [--replicas N] [--json]\n       intermesh-bench trainer [--inner-steps H]\n       intermesh-bench heartbeats [--sites N] [--replicas N] [--duration S] [--kill-sites N] [--schedule grid|after-answer] [--samples FILE] [--tls | --postgres]\n       intermesh-bench rollouts [--applies N] [--spec FILE]\n       intermesh-bench lighthouse [--quorum-groups 2,16,128,1000] [--heartbeat-groups 1000,10000] [--duration S] [--torchft-lighthouse PATH]\n       intermesh-bench lighthouse-floor [--port N]\n       intermesh-bench failover [--rounds N] [--lease S] [--interval S]\n       intermesh-bench applies [--count N] [--clients N]\n".utf8))
             exit(2)
         }
     }

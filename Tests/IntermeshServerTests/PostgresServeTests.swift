@@ -17,34 +17,56 @@ import Testing
 
     func text(_ server: ServerProcess) -> String { (try? String(contentsOf: server.output, encoding: .utf8)) ?? "" }
 
-    @Test func theStateLivesInPostgreSQLAndOneServerHoldsTheStore() async throws {
+    func wait(_ seconds: Double, _ what: String, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            guard Date() < deadline else { throw ServerFailure(description: "timed out waiting for \(what)") }
+            usleep(100_000)
+        }
+    }
+
+    @Test func theStateLivesInPostgreSQLAndAStandbyTakesOverWhenTheActiveServerDies() async throws {
         let url = try cluster.createDatabase(query: "sslmode=verify-full&sslrootcert=\(cluster.authority.path)")
-        let options = ["--store", url, "--store-password-file", passwordFile.path, "--lighthouse-port", "off"]
+        let options = ["--store", url, "--store-password-file", passwordFile.path, "--lighthouse-port", "off", "--lease-time", "2s"]
         let first = ServerProcess(options: options)
         defer { first.stop() }
         try first.start()
         #expect(text(first).contains("data in postgres://intermesh@127.0.0.1:\(cluster.port)/"))
+        #expect(text(first).contains("active (lease epoch 1) as http://127.0.0.1:\(first.port)"))
         let applied: ApplyResponse = try await first.client().post("/v1/runs", json: ["spec": spec()])
         #expect(applied.revision == 1)
+        let activeInfo = try await first.client().serverInfo()
+        #expect(activeInfo.role == .active && activeInfo.address == "http://127.0.0.1:\(first.port)" && activeInfo.active == activeInfo.address)
+        #expect(activeInfo.epoch == 1 && (activeInfo.leaseRemaining ?? 0) > 0)
 
-        // A second server on the same store is refused, saying why; the first goes on.
+        // A second server on the same store is a standby: it says who is active, and answers 503 naming it to the rest.
         let second = ServerProcess(options: options)
-        #expect(throws: ServerFailure.self) { try second.start() }
-        #expect(text(second).contains("another server has this store open"), "\(text(second))")
-        #expect(try await first.client().describe(run: "demo").activeRevision == 1)
+        defer { second.stop() }
+        try second.start()
+        let active = "http://127.0.0.1:\(first.port)"
+        #expect(text(second).contains("standby on http://127.0.0.1:\(second.port), the active server is \(active)"), "\(text(second))")
+        let standby = second.client(token: first.adminToken)
+        let info = try await standby.serverInfo()
+        #expect(info.role == .standby && info.active == active && info.address == "http://127.0.0.1:\(second.port)")
+        await expectError(503, "standby") { _ = try await standby.describe(run: "demo") }
+        await expectError(401, "unauthorized") { _ = try await second.client(token: "im_bogus.bogus").serverInfo() }
 
-        // Killed with SIGKILL, the first frees the store with its session: the next server finds everything it
-        // acknowledged, and the admin token still works (it is in the store, not the process).
+        // A client given both, the standby first, follows the standby to the active server.
+        let both = APIClient(server: "http://127.0.0.1:\(second.port), http://127.0.0.1:\(first.port)/", token: first.adminToken, environment: [:])
+        #expect(try await both.describe(run: "demo").activeRevision == 1)
+        #expect(both.server == active)
+
+        // Killed with SIGKILL, the first renews no more: once its lease ends the standby takes over, finds everything
+        // the first acknowledged, and the admin token still works (it is in the store, not the process).
         first.kill9()
-        let third = ServerProcess(data: first.data, options: options)
-        defer { third.stop() }
-        try third.start()
-        let api = third.client()
-        #expect(try await api.describe(run: "demo").activeRevision == 1)
-        #expect(try await api.events(of: "demo").map(\.kind).contains("Applied"))
-        #expect(try await api.apply(spec: spec(replicas: 2)).revision == 2)
+        try wait(30, "the standby to take over") { text(second).contains("active (lease epoch 2) as http://127.0.0.1:\(second.port)") }
+        #expect(try await both.describe(run: "demo").activeRevision == 1)
+        #expect(both.server == "http://127.0.0.1:\(second.port)")
+        #expect(try await both.events(of: "demo").map(\.kind).contains("Applied"))
+        #expect(try await both.apply(spec: spec(replicas: 2)).revision == 2)
+        #expect(try await both.serverInfo().epoch == 2)
         // The password is in no output.
-        #expect(![first, second, third].contains { text($0).contains(cluster.password) })
+        #expect(![first, second].contains { text($0).contains(cluster.password) })
     }
 
     @Test func badLocationsAndCredentialsAreRefusedWithTheReason() throws {

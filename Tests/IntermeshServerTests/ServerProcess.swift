@@ -43,7 +43,8 @@ final class ServerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "listening on \(scheme)://127.0.0.1:") {
+            // A server on a shared store may start as a standby: it listens, and answers who is active.
+            if let range = text.range(of: "listening on \(scheme)://127.0.0.1:") ?? text.range(of: "standby on \(scheme)://127.0.0.1:") {
                 port = Int(text[range.upperBound...].prefix { $0.isNumber }) ?? 0
                 if adminToken.isEmpty {
                     adminToken = ((try? String(contentsOf: tokenFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)

@@ -68,7 +68,7 @@ public final class ControlServer: @unchecked Sendable {
             try? ControlReply.send([0], on: socket)
         case let .snapshot(after):
             socket.setTimeout(600)
-            let found = box.wait(after: after, timeout: 300)
+            let found = box.wait(after: after, timeout: 300, stuckAfter: joinTimeout + 1)
             var writer = ByteWriter()
             if let (snapshot, quorum) = found {
                 writer.raw(ReplicaStatus(outerStep: snapshot.outerStep, quorum: quorum).encoded())
