@@ -58,16 +58,20 @@ public final class ServerLease: Sendable {
         ttl - min(.milliseconds(500), ttl / 10)
     }
 
-    /// Renews the lease every third of its time. Returns when it is lost (not renewed before the local deadline, or
-    /// taken over): the caller stops serving at once.
+    /// Renews the lease at once (the server took time to start since it was taken), then every third of its time.
+    /// Returns when it is lost (not renewed before the local deadline, or taken over): the caller stops serving at once.
     func keep(logger: Logger) async {
+        var first = true
         while !Task.isCancelled {
-            try? await Task.sleep(for: ttl / 3)
+            if !first { try? await Task.sleep(for: ttl / 3) }
+            first = false
             if Task.isCancelled { return }
             let sent = ContinuousClock.now
             do {
                 guard try await store.renewLease(holder: holder, epoch: epoch, ttl: ttl) else {
-                    logger.critical("the store's lease (epoch \(epoch)) was taken over by another server")
+                    let now = try? await store.currentLease()
+                    let taken = now.map { $0.epoch != epoch ? "taken over by \($0.address) (epoch \($0.epoch))" : "expired before it was renewed" }
+                    logger.critical("the store's lease (epoch \(epoch)) was \(taken ?? "lost")")
                     return
                 }
                 deadline.withLock { $0 = sent + Self.margin(ttl) }

@@ -22,6 +22,11 @@ public struct StoreLease: Sendable, Equatable {
 
 /// The active server's lease: one row, its expiry on the database's clock (no server's clock decides who is active).
 /// Taken only once expired (or released), renewed by its holder, and checked by every fenced write.
+///
+/// The row locks are chosen so that renewals never wait for writes and writes never wait for renewals, while a takeover
+/// waits for every write in flight: a write holds `FOR KEY SHARE` on the row; a renewal changes only the expiry (a
+/// `FOR NO KEY UPDATE` lock, compatible with it); a takeover locks the row `FOR UPDATE` (which is not) before it
+/// changes the holder. The lease's statements run on a connection of their own.
 extension PostgresStore {
     static let leaseMigration = """
         CREATE TABLE intermesh_lease (
@@ -34,16 +39,20 @@ extension PostgresStore {
     public func acquireLease(holder: String, address: String, ttl: Duration) async throws -> Int? {
         let logger = self.logger
         let seconds = Self.seconds(ttl)
-        return try await autocommit { connection in
-            var epoch: Int?
-            for try await value in try await connection.query("""
-                UPDATE intermesh_lease SET holder = \(holder), address = \(address), epoch = epoch + 1,
-                    expires_at = clock_timestamp() + make_interval(secs => \(seconds))
-                WHERE one = 1 AND expires_at <= clock_timestamp() RETURNING epoch
-                """, logger: logger).decode(Int.self) {
-                epoch = value
+        return try await leaseStatement { client in
+            try await client.withTransaction(logger: logger) { connection in
+                // Waits for the writes in flight under the old lease: they commit before the new holder's first.
+                _ = try await Self.count(try await connection.query("SELECT 1 FROM intermesh_lease WHERE one = 1 FOR UPDATE", logger: logger))
+                var epoch: Int?
+                for try await value in try await connection.query("""
+                    UPDATE intermesh_lease SET holder = \(holder), address = \(address), epoch = epoch + 1,
+                        expires_at = clock_timestamp() + make_interval(secs => \(seconds))
+                    WHERE one = 1 AND expires_at <= clock_timestamp() RETURNING epoch
+                    """, logger: logger).decode(Int.self) {
+                    epoch = value
+                }
+                return epoch
             }
-            return epoch
         }
     }
 
@@ -51,8 +60,8 @@ extension PostgresStore {
     public func renewLease(holder: String, epoch: Int, ttl: Duration) async throws -> Bool {
         let logger = self.logger
         let seconds = Self.seconds(ttl)
-        return try await autocommit { connection in
-            try await Self.count(try await connection.query("""
+        return try await leaseStatement { client in
+            try await Self.count(try await client.query("""
                 UPDATE intermesh_lease SET expires_at = clock_timestamp() + make_interval(secs => \(seconds))
                 WHERE one = 1 AND holder = \(holder) AND epoch = \(epoch) AND expires_at > clock_timestamp() RETURNING 1
                 """, logger: logger)) > 0
@@ -62,8 +71,8 @@ extension PostgresStore {
     /// Ends the lease now (a server shutting down), so a standby takes over without waiting for it to expire.
     public func releaseLease(holder: String, epoch: Int) async throws {
         let logger = self.logger
-        try await autocommit { connection in
-            try await connection.query("""
+        try await leaseStatement { client in
+            try await client.query("""
                 UPDATE intermesh_lease SET expires_at = clock_timestamp() WHERE one = 1 AND holder = \(holder) AND epoch = \(epoch)
                 """, logger: logger)
         }
@@ -72,9 +81,9 @@ extension PostgresStore {
     /// The lease row now.
     public func currentLease() async throws -> StoreLease {
         let logger = self.logger
-        return try await autocommit { connection in
+        return try await leaseStatement { client in
             var lease = StoreLease(holder: "", address: "", epoch: 0, remaining: 0)
-            for try await (holder, address, epoch, remaining) in try await connection.query("""
+            for try await (holder, address, epoch, remaining) in try await client.query("""
                 SELECT holder, address, epoch, EXTRACT(EPOCH FROM expires_at - clock_timestamp())::DOUBLE PRECISION FROM intermesh_lease WHERE one = 1
                 """, logger: logger).decode((String, String, Int, Double).self) {
                 lease = StoreLease(holder: holder, address: address, epoch: epoch, remaining: remaining)
@@ -88,14 +97,25 @@ extension PostgresStore {
         fenceLease.withLock { $0 = (holder, epoch) }
     }
 
-    /// Inside a write transaction: the lease is still ours. The share lock holds off a takeover until this commits, so a
-    /// write that passed the check lands before the next server's first, and one that did not changes nothing.
+    /// Inside a write transaction: the lease is still ours. The key-share lock holds off a takeover until this commits, so
+    /// a write that passed the check lands before the next server's first, and one that did not changes nothing.
     static func checkLease(_ connection: PostgresConnection, holder: String, epoch: Int, logger: Logger) async throws {
         let held = try await count(try await connection.query("""
-            SELECT 1 FROM intermesh_lease WHERE one = 1 AND holder = \(holder) AND epoch = \(epoch) AND expires_at > clock_timestamp() FOR SHARE
+            SELECT 1 FROM intermesh_lease WHERE one = 1 AND holder = \(holder) AND epoch = \(epoch) AND expires_at > clock_timestamp() FOR KEY SHARE
             """, logger: logger))
         guard held > 0 else {
             throw StoreError(code: .fenced, message: "this server's lease on the store ended (epoch \(epoch)): another server may be active")
+        }
+    }
+
+    /// Runs a lease statement on the lease's own connection, its errors as the store's.
+    func leaseStatement<T: Sendable>(_ body: (PostgresClient) async throws -> T) async throws -> T {
+        do {
+            return try await body(leaseClient)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: .io, message: "the store: \(Self.describe(error))")
         }
     }
 

@@ -15,6 +15,8 @@ import Synchronization
 /// cut off) cannot write after another one took over.
 public final class PostgresStore: Store {
     let client: PostgresClient
+    /// The lease's own connection: a renewal never waits behind the requests queued for `client`'s pool.
+    let leaseClient: PostgresClient
     let running: Task<Void, Never>
     /// The lease every write is checked against, once set (holder and epoch).
     let fenceLease = Mutex<(holder: String, epoch: Int)?>(nil)
@@ -30,10 +32,19 @@ public final class PostgresStore: Store {
             throw StoreError(code: .io, message: Self.describe(error))
         }
         let client = PostgresClient(configuration: try location.configuration(), backgroundLogger: logger)
-        let running = Task { await client.run() }
+        var single = try location.configuration()
+        single.options.maximumConnections = 1
+        let leaseClient = PostgresClient(configuration: single, backgroundLogger: logger)
+        let running = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { await leaseClient.run() }
+            }
+        }
         do {
             try await Self.migrate(client, logger: logger)
             self.client = client
+            self.leaseClient = leaseClient
             self.running = running
             self.logger = logger
         } catch let error as StoreError {

@@ -47,20 +47,6 @@ enum AppliesBench {
     }
 
     static func spec(name: String) -> String {
-        """
-        apiVersion: intermesh/v1
-        kind: TrainingRun
-        metadata:
-          name: \(name)
-        spec:
-          model: {kind: mlp, layers: 1, hiddenSize: 8, vocabSize: 256, sequenceLength: 8}
-          data:
-            mix:
-              - {name: prose, path: data/prose.txt, weight: 1}
-          sites:
-            - {name: a, replicas: 2}
-            - {name: b, replicas: 2}
-
-        """
+        SpecGenerator.small(name: name, sites: ["a", "b"], replicas: 2)
     }
 }

@@ -93,25 +93,7 @@ enum FailoverBench {
     }
 
     static func spec(interval: Int) -> String {
-        """
-        apiVersion: intermesh/v1
-        kind: TrainingRun
-        metadata:
-          name: failover
-        spec:
-          model: {kind: mlp, layers: 1, hiddenSize: 8, vocabSize: 256, sequenceLength: 8}
-          data:
-            mix:
-              - {name: prose, path: data/prose.txt, weight: 1}
-          sites:
-            - {name: a, replicas: 1}
-            - {name: b, replicas: 1}
-          faultPolicy:
-            heartbeatInterval: \(interval)s
-            heartbeatTimeout: \(interval * 5)s
-            minReplicas: 2
-            joinTimeout: 10s
-
-        """
+        SpecGenerator.small(name: "failover", sites: ["a", "b"], replicas: 1,
+                            faultPolicy: "heartbeatInterval: \(interval)s, heartbeatTimeout: \(interval * 5)s, minReplicas: 2, joinTimeout: 10s")
     }
 }
