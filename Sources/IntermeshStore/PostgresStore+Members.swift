@@ -9,13 +9,18 @@ extension PostgresStore {
 
     public func register(_ members: [MemberRecord], slots: [String: SlotRecord], events: [(kind: String, message: String)], run: String,
                          now: Date) async throws {
-        let memberRows = try members.map { ($0.id, try StoreCoding.json($0)) }
+        // The last record of a member named twice (one statement may not change a row twice).
+        var latest: [String: Int] = [:]
+        for (index, member) in members.enumerated() { latest[member.id] = index }
+        let memberRows = try members.enumerated().filter { latest[$0.element.id] == $0.offset }.map { ($0.element.id, try StoreCoding.json($0.element)) }
         let slotRows = try slots.map { ($0.key, try StoreCoding.json($0.value)) }
         let logger = self.logger
         try await write { connection in
-            for (id, record) in memberRows {
+            // One statement for the whole group (a registration burst writes thousands): arrays, not a round trip a row.
+            if !memberRows.isEmpty {
                 try await connection.query("""
-                    INSERT INTO members (id, run, record) VALUES (\(id), \(run), \(record)) ON CONFLICT (id) DO UPDATE SET record = excluded.record
+                    INSERT INTO members (id, run, record) SELECT id, \(run), record FROM unnest(\(memberRows.map(\.0)), \(memberRows.map(\.1))) AS m(id, record)
+                    ON CONFLICT (id) DO UPDATE SET record = excluded.record
                     """, logger: logger)
             }
             try await Self.upsertSlots(connection, slotRows, run: run, logger: logger)
@@ -24,11 +29,11 @@ extension PostgresStore {
     }
 
     static func upsertSlots(_ connection: PostgresConnection, _ rows: [(String, String)], run: String, logger: Logger) async throws {
-        for (slot, record) in rows {
-            try await connection.query("""
-                INSERT INTO slots (run, slot, record) VALUES (\(run), \(slot), \(record)) ON CONFLICT (run, slot) DO UPDATE SET record = excluded.record
-                """, logger: logger)
-        }
+        guard !rows.isEmpty else { return }
+        try await connection.query("""
+            INSERT INTO slots (run, slot, record) SELECT \(run), slot, record FROM unnest(\(rows.map(\.0)), \(rows.map(\.1))) AS s(slot, record)
+            ON CONFLICT (run, slot) DO UPDATE SET record = excluded.record
+            """, logger: logger)
     }
 
     public func members(of run: String) async throws -> [MemberRecord] {

@@ -111,7 +111,13 @@ struct StoreUnderTest: Sendable, CustomTestStringConvertible {
         #expect(try await store.slots(of: "demo")["alpha/0"]?.launches == [now])
         #expect(try await store.slots(of: "demo", named: ["alpha/1", "beta/0"]).mapValues(\.quarantined) == ["alpha/1": true])
         #expect(try await store.events(of: "demo", after: 0, limit: 10).map(\.kind) == ["Applied", "Registered"])
-        try await store.removeMembers(["m1"], run: "demo")
+        // A group naming a member twice (two registrations committed together) keeps its last record; known ones update.
+        try await store.register([MemberRecord(id: "m2", site: "alpha", slot: "alpha/1", lastHeartbeat: now),
+                                  MemberRecord(id: "m2", site: "alpha", slot: "alpha/2", lastHeartbeat: now),
+                                  MemberRecord(id: "m1", site: "alpha", slot: "alpha/3", lastHeartbeat: now)],
+                                 slots: [:], events: [], run: "demo", now: now)
+        #expect(try await store.members(of: "demo").map(\.slot) == ["alpha/3", "alpha/2"])
+        try await store.removeMembers(["m1", "m2"], run: "demo")
         #expect(try await store.members(of: "demo").isEmpty)
         #expect(try await store.deleteRun("demo"))
         #expect(try await store.deleteRun("demo") == false)
