@@ -159,14 +159,14 @@ public final class PostgresStore: Store {
             "UPDATE event_counter SET last = last + \(events.count) WHERE one = 1 RETURNING last", logger: logger).decode(Int.self) {
             last = value
         }
-        var records: [EventRecord] = []
-        for (offset, event) in events.enumerated() {
-            let id = last - events.count + 1 + offset
-            try await connection.query("""
-                INSERT INTO events (id, run, time, kind, message) VALUES (\(id), \(run), \(now.timeIntervalSince1970), \(event.kind), \(event.message))
-                """, logger: logger)
-            records.append(EventRecord(id: Int64(id), run: run, time: now, kind: event.kind, message: event.message))
+        let records = events.enumerated().map { offset, event in
+            EventRecord(id: Int64(last - events.count + 1 + offset), run: run, time: now, kind: event.kind, message: event.message)
         }
+        // One statement for all of them: a registration burst appends an event a member.
+        try await connection.query("""
+            INSERT INTO events (id, run, time, kind, message) SELECT id, \(run), \(now.timeIntervalSince1970), kind, message
+            FROM unnest(\(records.map { Int($0.id) }), \(records.map(\.kind)), \(records.map(\.message))) AS e(id, kind, message)
+            """, logger: logger)
         return records
     }
 
