@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -153,6 +154,15 @@ class Up:
         self.token = wait_for(self.read_token, 60)
         if not self.token:
             raise RuntimeError("intermesh up did not start: " + self.output())
+        # The token is written before the API listens: wait until it answers.
+        if not wait_for(self.answers, 60):
+            raise RuntimeError("intermesh up did not answer: " + self.output())
+
+    def answers(self):
+        try:
+            return self.get("/v1/server") is not None
+        except (urllib.error.URLError, OSError):
+            return False
 
     def read_token(self):
         try:
