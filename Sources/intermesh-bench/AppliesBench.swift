@@ -22,9 +22,9 @@ enum AppliesBench {
             for index in 0..<count {
                 let before = ContinuousClock.now
                 _ = try await api.apply(spec: spec(name: "one-\(index)"))
-                latencies.append(seconds(ContinuousClock.now - before))
+                latencies.append(TrainerBench.seconds(ContinuousClock.now - before))
             }
-            let sequential = Double(count) / seconds(ContinuousClock.now - started)
+            let sequential = Double(count) / TrainerBench.seconds(ContinuousClock.now - started)
             latencies.sort()
 
             started = ContinuousClock.now
@@ -36,14 +36,10 @@ enum AppliesBench {
                 }
                 try await group.waitForAll()
             }
-            let concurrent = Double(count) / seconds(ContinuousClock.now - started)
+            let concurrent = Double(count) / TrainerBench.seconds(ContinuousClock.now - started)
             print(String(format: "  %@: one at a time %.0f applies/s (p50 %.1f ms, p99 %.1f ms); %d clients %.0f applies/s", store.name, sequential,
                          latencies[latencies.count / 2] * 1000, latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1000, clients, concurrent))
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func spec(name: String) -> String {
