@@ -12,7 +12,7 @@ public enum Planner {
         let totalReplicas = spec.totalReplicas
         let totalRanks = spec.sites.reduce(0) { $0 + $1.replicas * $1.ranksPerReplica }
 
-        var portBlocks: [String: Int] = [:]
+        var portBlocks = PortBlocks()
         var globalIndex = 0
         var globalRank = 0
         var first: (host: String, port: Int)?
@@ -28,8 +28,7 @@ public enum Planner {
             replicas.reserveCapacity(site.replicas)
             for index in 0..<site.replicas {
                 let portHost = leaders[index]
-                let block = portBlocks[portHost, default: 0]
-                portBlocks[portHost] = block + 1
+                let block = launcher.kind == .slurm ? portBlocks.takeAnywhere() : portBlocks.take(host: portHost)
                 let base = spec.network.basePort + block * NetworkSpec.portsPerReplica
                 let ports = Ports(ring: base, recovery: base + 1, rendezvous: base + 2, metrics: base + 3)
                 let host = launcher.kind == .slurm ? "slurm" : portHost

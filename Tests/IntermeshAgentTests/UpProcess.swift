@@ -77,7 +77,7 @@ final class UpProcess: @unchecked Sendable {
             if (try? await condition()) == true { return }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw UpFailure(description: "timed out after \(Int(timeout)) s waiting for \(what)\n--- output:\n\(text.suffix(3000))")
+        throw UpFailure(description: "timed out after \(Int(timeout)) s waiting for \(what)\n--- output:\n\(text.suffix(3000))\(agentLogs())")
     }
 
     func wait(_ what: String, timeout: Double, _ condition: () -> Bool) throws {
@@ -86,7 +86,24 @@ final class UpProcess: @unchecked Sendable {
             if condition() { return }
             usleep(200_000)
         }
-        throw UpFailure(description: "timed out after \(Int(timeout)) s waiting for \(what)\n--- output:\n\(text.suffix(3000))")
+        throw UpFailure(description: "timed out after \(Int(timeout)) s waiting for \(what)\n--- output:\n\(text.suffix(3000))\(agentLogs())")
+    }
+
+    /// The last lines of every agent's log and of every replica's log, for a failure's message.
+    func agentLogs(lines: Int = 15) -> String {
+        let agents = data.appendingPathComponent("agents")
+        let sites = ((try? FileManager.default.contentsOfDirectory(atPath: agents.path)) ?? []).sorted()
+        var out = ""
+        for site in sites {
+            let logs = agents.appendingPathComponent("\(site)/logs")
+            let replicas = ((try? FileManager.default.contentsOfDirectory(atPath: logs.path)) ?? []).sorted().map { "logs/\($0)" }
+            for file in ["agent.log"] + replicas {
+                let text = (try? String(contentsOf: agents.appendingPathComponent("\(site)/\(file)"), encoding: .utf8)) ?? ""
+                let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+                out += "\n--- \(site)/\(file):\n\(tail.suffix(2500))"
+            }
+        }
+        return out
     }
 
     func members(_ run: String) async throws -> [MemberRecord] {

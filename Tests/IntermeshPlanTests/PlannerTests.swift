@@ -41,6 +41,34 @@ import Testing
         #expect(replicas.map(\.ports.ring) == [29500, 29500])
     }
 
+    /// A Slurm job may land on the machine of any other site (a one-node cluster on the agent's host, a login node
+    /// that also runs local replicas): its ports are a block no other replica of the run has, wherever the site is listed.
+    @Test(arguments: [
+        (["local", "slurm", "local"], [[29500, 29504], [29508, 29512], [29516]]),
+        (["slurm", "local", "slurm"], [[29500, 29504], [29508, 29512], [29516]]),
+        (["local", "local", "local"], [[29500, 29504], [29508, 29512], [29516]]),
+        (["slurm", "slurm", "slurm"], [[29500, 29504], [29508, 29512], [29516]]),
+    ])
+    func slurmReplicasShareNoPortsWithAnyOtherReplica(launchers: [String], rings: [[Int]]) throws {
+        var text = tinySpec.replacingOccurrences(of: "    - name: alpha\n      replicas: 2\n", with: "")
+        for (index, launcher) in launchers.enumerated() {
+            let slurm = launcher == "slurm" ? ", partition: debug" : ""
+            text += "    - name: s\(index)\n      replicas: \(index == 2 ? 1 : 2)\n      launcher: {kind: \(launcher)\(slurm)}\n"
+        }
+        let plan = Planner.compile(try Repo.run(text: text))
+        #expect(plan.sites.map { $0.replicas.map(\.ports.ring) } == rings)
+        let ports = plan.sites.flatMap(\.replicas).flatMap { [$0.ports.ring, $0.ports.recovery, $0.ports.rendezvous, $0.ports.metrics] }
+        #expect(Set(ports).count == ports.count)
+    }
+
+    @Test func slurmAfterAnotherHostsReplicasTakesABlockAboveThem() throws {
+        var text = tinySpec.replacingOccurrences(of: "      replicas: 2\n", with: "      replicas: 3\n      launcher: {kind: ssh, hosts: [h1, h2, h3]}\n")
+        text += "    - name: beta\n      replicas: 1\n    - name: gamma\n      replicas: 1\n      launcher: {kind: slurm, partition: debug}\n"
+        let plan = Planner.compile(try Repo.run(text: text))
+        // alpha's three hosts and beta's localhost each start at block 0; gamma's job may land on any of them.
+        #expect(plan.sites.map { $0.replicas.map(\.ports.ring) } == [[29500, 29500, 29500], [29500], [29504]])
+    }
+
     @Test func primeAndTorchrunVariables() throws {
         let prime = Planner.compile(try Repo.run("specs/intellect-1.yaml"))
         let second = prime.sites[1].replicas[0]

@@ -88,7 +88,7 @@ public struct NetworkSpec: SpecObject, Hashable, Codable {
 
     public static let schema = ObjectSchema("network", doc: "Ports of the outer ring, live recovery and rank rendezvous.", fields: [
         FieldSchema("basePort", .integer(min: 1024, max: 65000), default: .int(29500),
-                    doc: "First port; replica k on a host uses basePort + 4k (ring), +1 (recovery), +2 (rank rendezvous), +3 (metrics)."),
+                    doc: "First port; replica k on a host uses basePort + 4k (ring), +1 (recovery), +2 (rank rendezvous), +3 (metrics). A Slurm job's node is known only when it runs, so its replica takes a block no replica on any other host uses."),
     ])
 
     public init(from reader: ObjectReader) {
