@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/onevcat/Rainbow.git", from: "4.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
@@ -108,7 +109,12 @@ let package = Package(
         // Site agents: launch, supervise, adopt and stop a site's replicas as the control plane directs.
         .target(
             name: "IntermeshAgent",
-            dependencies: ["IntermeshAPI", "IntermeshPlan", "IntermeshClient", "IntermeshTLS"]
+            dependencies: [
+                "IntermeshAPI", "IntermeshPlan", "IntermeshClient", "IntermeshTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         // The plan compiler: replicas, ranks, ports, shards, estimate, rendered launch files.
         .target(
@@ -186,6 +192,9 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
-        .testTarget(name: "IntermeshAgentTests", dependencies: ["IntermeshAgent", "IntermeshClient", "IntermeshAPI", "IntermeshTrainer", "IntermeshTLS", "TestServices"]),
+        .testTarget(name: "IntermeshAgentTests", dependencies: [
+            "IntermeshAgent", "IntermeshClient", "IntermeshAPI", "IntermeshTrainer", "IntermeshTLS", "TestServices",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
     ]
 )

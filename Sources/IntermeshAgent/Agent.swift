@@ -58,8 +58,11 @@ public final class Agent: @unchecked Sendable {
     var plan: Plan?
     var revisionDirectory: URL?
     var phase = RunPhase.running
-    /// The control plane's Lighthouse address for torchft engines (`http://HOST:PORT`), when it serves one.
+    /// The control plane's Lighthouse address for torchft engines (`http://HOST:PORT`), when it serves one: with
+    /// several servers, the agent's relay to the active one's.
     var lighthouse: String?
+    /// With several servers: the relay torchft replicas reach the active server's Lighthouse through.
+    var relay: LighthouseRelay?
     /// When the agent last heartbeat for its processes (engines with process liveness).
     var lastProcessBeat = Date.distantPast
     let say: @Sendable (String) -> Void
@@ -76,6 +79,11 @@ public final class Agent: @unchecked Sendable {
     /// Runs until `shouldExit` says so.
     public func run(shouldExit: @Sendable () -> Bool) async throws {
         try prepare()
+        let relaying = try await startRelay()
+        defer {
+            relay?.close()
+            relaying?.cancel()
+        }
         var nextContact = Date.distantPast
         var backoff = 1.0
         var unreachable = false
@@ -93,7 +101,8 @@ public final class Agent: @unchecked Sendable {
                     if !unreachable { say("control plane unreachable (\(error.message)); replicas keep running; retrying with backoff") }
                     unreachable = true
                     nextContact = Date().addingTimeInterval(backoff)
-                    backoff = min(backoff * 2, 10)
+                    // With standbys, a takeover is due within the lease time: the agent (and its relay) follows it soon.
+                    backoff = min(backoff * 2, client.servers.count > 1 ? 1 : 10)
                 } catch {
                     say("error: \(error)")
                     nextContact = Date().addingTimeInterval(backoff)
@@ -215,8 +224,33 @@ public final class Agent: @unchecked Sendable {
         let response = try await client.report(run: config.run, site: site, report)
         launched.removeFirst(sent.0)
         exited.removeFirst(sent.1)
-        lighthouse = response.lighthousePort.flatMap { LighthouseAddress.url(server: client.server, port: $0) }
+        updateLighthouse(port: response.lighthousePort)
         return response
+    }
+
+    /// With several servers, a relay on loopback (on its port of before a restart when free) that replicas use as
+    /// their Lighthouse, so that they follow the active server without a relaunch.
+    func startRelay() async throws -> Task<Void, Never>? {
+        guard client.servers.count > 1 else { return nil }
+        let relay = try await LighthouseRelay(preferredPort: state.lighthouseRelayPort)
+        if let earlier = state.lighthouseRelayPort, earlier != relay.port {
+            say("Lighthouse relay: port \(earlier) is taken; replicas launched before this restart lose their Lighthouse until relaunched")
+        }
+        state.lighthouseRelayPort = relay.port
+        save()
+        self.relay = relay
+        return Task { await relay.run() }
+    }
+
+    /// The Lighthouse replicas are handed: the server's (HOST:PORT it announced), or the relay pointed at it.
+    func updateLighthouse(port: Int?) {
+        guard let relay else {
+            lighthouse = port.flatMap { LighthouseAddress.url(server: client.server, port: $0) }
+            return
+        }
+        let target = port.flatMap { LighthouseRelay.Target(server: client.server, port: $0) }
+        if relay.retarget(target), let target { say("Lighthouse relay \(relay.url) to \(target)") }
+        lighthouse = target == nil ? nil : relay.url
     }
 
     /// For engines that speak nothing (`membership: process`): one heartbeat for every process this agent supervises that

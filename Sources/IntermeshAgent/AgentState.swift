@@ -29,6 +29,8 @@ public struct ReplicaRecord: Codable, Sendable, Hashable {
 public struct AgentState: Codable, Sendable {
     public var replicas: [ReplicaRecord] = []
     public var incarnations: [String: Int] = [:]
+    /// The port of the agent's Lighthouse relay (with several servers), taken again after a restart when free.
+    public var lighthouseRelayPort: Int?
 
     public init() {}
 

@@ -1,5 +1,6 @@
 import Foundation
 import IntermeshAPI
+import IntermeshAgent
 import IntermeshClient
 import TestServices
 import Testing
@@ -14,10 +15,13 @@ import Testing
         let url: String
         let passwordFile: URL
         var processes: [Int: Process] = [:]
+        /// Whether the servers serve torchft's Lighthouse protocol (on the API's port + 10; plain gRPC, as the API is plain HTTP).
+        let lighthouse: Bool
 
-        init(ports: [Int]) throws {
+        init(ports: [Int], lighthouse: Bool = false) throws {
             up = UpProcess(port: ports[0])
             self.ports = ports
+            self.lighthouse = lighthouse
             let cluster = try PostgresCluster.start()
             url = try cluster.createDatabase()
             passwordFile = up.data.appendingPathComponent("pgpass")
@@ -32,10 +36,11 @@ import Testing
 
         /// Starts server `index`; it becomes active or a standby.
         func start(_ index: Int) throws {
+            let lighthouseFlags = lighthouse ? ["--lighthouse-port", "\(ports[index] + 10)"] : ["--lighthouse-port", "off"]
             processes[index] = try up.launch(["serve", "--data", up.data.appendingPathComponent("serve-\(index)").path,
                                               "--listen", "127.0.0.1:\(ports[index])", "--store", url, "--store-password-file", passwordFile.path,
-                                              "--lease-time", "\(Int(Self.leaseTime))s", "--lighthouse-port", "off",
-                                              "--admin-token-file", up.data.appendingPathComponent("admin.token").path], log: log(index))
+                                              "--lease-time", "\(Int(Self.leaseTime))s",
+                                              "--admin-token-file", up.data.appendingPathComponent("admin.token").path] + lighthouseFlags, log: log(index))
             try up.wait("server \(index) to listen", timeout: 30) { text(index).contains("listening on") || text(index).contains("standby on") }
         }
 
@@ -66,23 +71,23 @@ import Testing
             return (found!, Date().timeIntervalSince(since))
         }
 
-        func startAgents(run: String) async throws {
-            for site in ["alpha", "beta", "gamma"] {
+        func startAgents(run: String, sites: [String] = ["alpha", "beta", "gamma"], environment: [String: String] = [:]) async throws {
+            for site in sites {
                 let token: TokenResponse = try await client().post("/v1/tokens", json: ["role": "agent", "run": run, "site": site])
                 let directory = up.data.appendingPathComponent("agents/\(site)")
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 try token.token.write(to: directory.appendingPathComponent("agent.token"), atomically: true, encoding: .utf8)
                 try up.launch(["agent", "--site", site, "--run", run, "--server", servers, "--token-file",
                                directory.appendingPathComponent("agent.token").path, "--state-dir", directory.path, "--stop-replicas-on-exit"],
-                              log: directory.appendingPathComponent("agent.log"))
+                              log: directory.appendingPathComponent("agent.log"), environment: environment)
             }
         }
 
         /// Every outer step the replicas logged, by step: the parameter hashes reported for it.
-        func hashes() -> [Int: Set<String>] {
+        func hashes(replicas: [(site: String, index: Int)] = [("alpha", 0), ("beta", 0), ("gamma", 0)]) -> [Int: Set<String>] {
             var out: [Int: Set<String>] = [:]
-            for site in ["alpha", "beta", "gamma"] {
-                for event in up.outerEvents(site: site) {
+            for (site, index) in replicas {
+                for event in up.log(site: site, index: index) where event["event"] as? String == "outer" {
                     guard let step = event["outer_step"] as? Int, let hash = event["hash"] as? String else { continue }
                     out[step, default: []].insert(hash)
                 }
@@ -239,6 +244,56 @@ import Testing
         #expect(try await client.events(of: "local-demo").count >= eventsBefore)
         #expect(client.server == "http://127.0.0.1:\(mesh.ports[1])")
         let hashes = mesh.hashes()
+        for (step, set) in hashes { #expect(set.count == 1, "outer step \(step) has \(set.count) different parameter hashes") }
+    }
+
+    /// torchft groups keep one Lighthouse address for their whole life: their agents' relay, which follows the
+    /// active server. A kill -9 of the active server costs them a retried quorum call, not a relaunch.
+    @Test func torchftGroupsFollowTheActiveServerThroughTheirAgentsRelay() async throws {
+        let mesh = try SharedStore(ports: [7765, 7766], lighthouse: true)
+        defer { mesh.stopAll() }
+        try mesh.start(0)
+        try mesh.start(1)
+        let client = mesh.client()
+        // A pause of 2 s between retried quorum calls (torchft waits its quorum timeout / (retries + 1)).
+        let spec = try String(contentsOf: UpProcess.root.appendingPathComponent("specs/torchft-local.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "      OMP_NUM_THREADS: \"1\"\n", with: "      OMP_NUM_THREADS: \"1\"\n      TORCHFT_QUORUM_RETRIES: \"60\"\n")
+        #expect(spec.contains("TORCHFT_QUORUM_RETRIES"))
+        _ = try await client.apply(spec: spec)
+        let venv = UpProcess.root.appendingPathComponent(".venv/bin").path
+        try #require(FileManager.default.isExecutableFile(atPath: venv + "/torchrun"), "torch and torchft: run scripts/setup.sh")
+        try await mesh.startAgents(run: "torchft-demo", sites: ["alpha", "beta"],
+                                   environment: ["PATH": venv + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")])
+        let groups: [(site: String, index: Int)] = [("alpha", 0), ("alpha", 1), ("beta", 0)]
+        func steps(_ group: (site: String, index: Int)) -> [Int] {
+            mesh.up.log(site: group.site, index: group.index).filter { $0["event"] as? String == "outer" }.compactMap { $0["outer_step"] as? Int }
+        }
+        try await mesh.up.wait("every group at outer step 2", timeout: 240) { groups.allSatisfy { (steps($0).max() ?? 0) >= 2 } }
+
+        let killed = try await mesh.killActive()
+        let stepAtKill = groups.map { steps($0).max() ?? 0 }.max() ?? 0
+        let takeover = try await mesh.waitForTakeover(from: killed.index, epoch: 1, since: killed.at)
+        print("torchft: failover \(String(format: "%.2f", takeover.seconds)) s from kill -9 to the standby active")
+        try await mesh.up.wait("every group 3 outer steps past the kill", timeout: 180) {
+            groups.allSatisfy { (steps($0).max() ?? 0) >= stepAtKill + 3 }
+        }
+        print("torchft: every group 3 outer steps past the kill \(String(format: "%.2f", Date().timeIntervalSince(killed.at))) s after it")
+
+        // No group was relaunched: one incarnation each, one start each, and its agent's relay moved to the new server.
+        for site in ["alpha", "beta"] {
+            let state = try AgentState.load(from: mesh.up.data.appendingPathComponent("agents/\(site)"))
+            #expect(state.incarnations.values.allSatisfy { $0 == 1 }, "\(site): \(state.incarnations)")
+            let agentLog = (try? String(contentsOf: mesh.up.data.appendingPathComponent("agents/\(site)/agent.log"), encoding: .utf8)) ?? ""
+            #expect(agentLog.contains("to 127.0.0.1:\(mesh.ports[takeover.index] + 10)"), "\(site)'s relay follows the new server:\n\(agentLog.suffix(1500))")
+        }
+        for group in groups {
+            let starts = mesh.up.log(site: group.site, index: group.index).filter { $0["event"] as? String == "start" }
+            #expect(starts.count == 1, "\(group.site)/\(group.index) started \(starts.count) times")
+            let steps = steps(group)
+            #expect(steps == Array(1...(steps.last ?? 0)), "\(group.site)/\(group.index) skipped outer steps: \(steps)")
+        }
+        let hashes = mesh.hashes(replicas: groups)
+        #expect(hashes.count >= stepAtKill + 3)
         for (step, set) in hashes { #expect(set.count == 1, "outer step \(step) has \(set.count) different parameter hashes") }
     }
 }

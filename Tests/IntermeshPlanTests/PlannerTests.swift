@@ -69,6 +69,25 @@ import Testing
         #expect(plan.sites.map { $0.replicas.map(\.ports.ring) } == [[29500, 29500, 29500], [29500], [29504]])
     }
 
+    /// torchft groups retry a quorum call a control-plane failover cut; the spec's engine or site env has the last word.
+    @Test(arguments: [
+        ("", "10"),
+        ("      TORCHFT_QUORUM_RETRIES: \"3\"\n", "3"),
+    ])
+    func torchftQuorumRetriesDefaultUnlessTheSpecSetsThem(engineEnv: String, expected: String) throws {
+        let text = try String(contentsOfFile: Repo.path("specs/torchft-local.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "      OMP_NUM_THREADS: \"1\"\n", with: "      OMP_NUM_THREADS: \"1\"\n" + engineEnv)
+        let plan = Planner.compile(try Repo.run(text: text))
+        for site in plan.sites {
+            for replica in site.replicas {
+                #expect((replica.env["TORCHFT_QUORUM_RETRIES"] ?? site.env["TORCHFT_QUORUM_RETRIES"]) == expected)
+                #expect(replica.env["TORCHFT_QUORUM_RETRIES"] == nil || site.env["TORCHFT_QUORUM_RETRIES"] == nil)
+            }
+        }
+        let reference = Planner.compile(try Repo.run("specs/local.yaml"))
+        #expect(reference.sites.flatMap(\.replicas).allSatisfy { $0.env["TORCHFT_QUORUM_RETRIES"] == nil })
+    }
+
     @Test func primeAndTorchrunVariables() throws {
         let prime = Planner.compile(try Repo.run("specs/intellect-1.yaml"))
         let second = prime.sites[1].replicas[0]
