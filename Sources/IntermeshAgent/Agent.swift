@@ -149,13 +149,37 @@ public final class Agent: @unchecked Sendable {
     func stopStrays() {
         let known = Set(state.replicas.map(\.member))
         let mine = config.stateDirectory.path
-        for pid in ReplicaProcess.all() where pid != getpid() {
-            guard let info = ReplicaProcess.ProcStat(pid: pid), info.group == pid, info.state != "Z" else { continue }
-            let environment = ReplicaProcess.environment(of: pid)
-            guard environment["INTERMESH_AGENT_DIR"] == mine, let member = environment["INTERMESH_MEMBER_ID"], !known.contains(member) else { continue }
-            say("stopping stray replica process \(pid) (member \(member)): no record of it")
+        let strays = ReplicaProcess.groupLeaders { environment in
+            environment["INTERMESH_AGENT_DIR"] == mine && environment["INTERMESH_MEMBER_ID"].map { !known.contains($0) } ?? false
+        }
+        for (pid, environment) in strays {
+            say("stopping stray replica process \(pid) (member \(environment["INTERMESH_MEMBER_ID"] ?? "?")): no record of it")
             ReplicaProcess.signalGroup(pid, SIGKILL)
         }
+    }
+
+    /// Stops every replica process and cancels every Slurm job started by the agents whose state directories are
+    /// under `directory` (what `up`, which owns them, does once its agents are gone: an agent killed before it could
+    /// stop its replicas leaves them running). Returns a line for each.
+    public static func stopLeftovers(under directory: URL) -> [String] {
+        let prefix = directory.standardizedFileURL.path + "/"
+        var stopped: [String] = []
+        for (pid, environment) in ReplicaProcess.groupLeaders(where: { $0["INTERMESH_AGENT_DIR"]?.hasPrefix(prefix) ?? false }) {
+            ReplicaProcess.signalGroup(pid, SIGKILL)
+            stopped.append("process \(pid) of \(environment["INTERMESH_SLOT"] ?? "?")")
+        }
+        let sites = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let jobs = sites.flatMap { site in
+            ((try? AgentState.load(from: directory.appendingPathComponent(site)))?.replicas ?? []).compactMap { record in
+                record.jobId.map { ($0, record.slot) }
+            }
+        }
+        let queued = SlurmJobs.states(jobs.map(\.0)) ?? [:]
+        for (job, slot) in jobs where queued[job] != nil {
+            SlurmJobs.signal(job, SIGKILL)
+            stopped.append("Slurm job \(job) of \(slot)")
+        }
+        return stopped
     }
 
     func save() {

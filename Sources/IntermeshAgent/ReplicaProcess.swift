@@ -119,6 +119,16 @@ public enum ReplicaProcess {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
     }
 
+    /// Live process-group leaders other than this process whose environment satisfies `matches`: how replicas are
+    /// found without a record of them (each runs in a group of its own, which carries its member's environment).
+    public static func groupLeaders(where matches: ([String: String]) -> Bool) -> [(pid: Int32, environment: [String: String])] {
+        all().compactMap { pid in
+            guard pid != getpid(), let info = ProcStat(pid: pid), info.group == pid, info.state != "Z" else { return nil }
+            let environment = environment(of: pid)
+            return matches(environment) ? (pid, environment) : nil
+        }
+    }
+
     /// The last `count` lines of a log file (reads at most its last 64 KiB).
     public static func tail(_ path: String, lines count: Int) -> [String] {
         guard let handle = FileHandle(forReadingAtPath: path) else { return [] }

@@ -41,6 +41,8 @@ struct AgentCommand: AsyncParsableCommand {
     var stopReplicasOnExit = false
 
     func run() async throws {
+        // First: a SIGTERM from then on is a stop (with the replicas, under `up`), never an abrupt end.
+        let stop = StopSignal()
         let environment = ProcessInfo.processInfo.environment
         for (name, value) in [("--site", site), ("--run", run)] where !Self.isName(value) {
             throw CLIError("\(name) '\(value)' must be letters, digits, '-', '_' or '.'")
@@ -67,7 +69,6 @@ struct AgentCommand: AsyncParsableCommand {
         let tls = ClientTLS(environment: environment)
         configuration.tls = ClientTLS(caFile: (caFile ?? tls.caFile).map { absolute($0).path }, certificate: tls.certificate.map { absolute($0).path },
                                       key: tls.key.map { absolute($0).path })
-        let stop = StopSignal()
         let siteName = site
         let agent = Agent(config: configuration) { line in
             Terminal.stdout.write("\(Timestamps.format(Date())) agent \(siteName): \(line)\n")

@@ -274,16 +274,24 @@ final class UpSession: @unchecked Sendable {
         agents[site] = AgentProcess(pid: pid, startedAt: Date(), restarts: restarts)
     }
 
-    /// SIGTERM to every agent (they stop their replicas), SIGKILL after 20 s.
+    /// SIGTERM to every agent (they stop their replicas), SIGKILL after 20 s; then whatever an agent left behind.
     func stopAgents() async {
         for agent in agents.values { kill(agent.pid, SIGTERM) }
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             for (site, agent) in agents where ReplicaProcess.reap(agent.pid) != nil { agents[site] = nil }
-            if agents.isEmpty { return }
+            if agents.isEmpty { break }
             try? await Task.sleep(for: .milliseconds(100))
         }
         for agent in agents.values { ReplicaProcess.signalGroup(agent.pid, SIGKILL) }
+        stopLeftovers()
+    }
+
+    /// What agents killed before they could stop their replicas left running: `up` owns its data directory.
+    func stopLeftovers() {
+        for line in Agent.stopLeftovers(under: dataDirectory.appendingPathComponent("agents")) {
+            out.write("intermesh up: stopped \(line), left behind by its agent\n")
+        }
     }
 }
 

@@ -46,6 +46,21 @@ import Testing
         try await up.wait("every process gone", timeout: 10) { up.processes().isEmpty }
     }
 
+    /// An agent that cannot stop its replicas (frozen here; in life, one killed before it could) leaves none behind:
+    /// once its agents are gone, `up` stops every process started for its sites.
+    @Test func stoppingUpLeavesNoReplicaOfAnAgentThatCouldNotStopThem() async throws {
+        let up = UpProcess(port: 7751)
+        defer { up.cleanUp() }
+        try up.up("specs/local.yaml")
+        try await up.wait("3 replicas training", timeout: 120) { try await up.members("local-demo").filter { $0.outerStep >= 1 }.count == 3 }
+        let replica = try #require(up.replicas(site: "alpha").first?["pid"] as? Int)
+        let agent = try #require(agentPids(up, site: "alpha").first)
+        kill(agent, SIGSTOP)
+        #expect(try up.interrupt(timeout: 60) == 0)
+        #expect(up.text.contains("intermesh up: stopped process \(replica) of alpha/0, left behind by its agent"), "\(up.text.suffix(1500))")
+        try await up.wait("every process gone", timeout: 10) { up.processes().isEmpty }
+    }
+
     @Test func trainingOutlivesAControlPlaneRestart() async throws {
         let up = UpProcess(port: 7743)
         defer { up.cleanUp() }
