@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "IntermeshAgent",
             dependencies: [
-                "IntermeshAPI", "IntermeshPlan", "IntermeshClient", "IntermeshTLS",
+                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshClient", "IntermeshTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -193,7 +193,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "IntermeshAgentTests", dependencies: [
-            "IntermeshAgent", "IntermeshClient", "IntermeshAPI", "IntermeshTrainer", "IntermeshTLS", "TestServices",
+            "IntermeshAgent", "IntermeshClient", "IntermeshAPI", "IntermeshSpec", "IntermeshTrainer", "IntermeshTLS", "TestServices",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
     ]

@@ -97,7 +97,7 @@ extension Agent {
             if let value { environment[name] = value }
         }
         environment["INTERMESH_MEMBER_ID"] = member
-        if let lighthouse { environment["INTERMESH_LIGHTHOUSE"] = lighthouse }
+        if let lighthouse = lighthouse(for: replica, launcher: sitePlan.launcher) { environment["INTERMESH_LIGHTHOUSE"] = lighthouse }
         environment["INTERMESH_INCARNATION"] = String(incarnation)
         environment["INTERMESH_RUN"] = config.run
         environment["INTERMESH_SITE"] = site

@@ -5,6 +5,7 @@ import Foundation
 import IntermeshAPI
 import IntermeshClient
 import IntermeshPlan
+import IntermeshSpec
 import IntermeshTLS
 
 /// How an agent runs: which site of which run, where its control plane and its state are.
@@ -58,10 +59,9 @@ public final class Agent: @unchecked Sendable {
     var plan: Plan?
     var revisionDirectory: URL?
     var phase = RunPhase.running
-    /// The control plane's Lighthouse address for torchft engines (`http://HOST:PORT`), when it serves one: with
-    /// several servers, the agent's relay to the active one's.
+    /// The control plane's Lighthouse address for torchft engines (`http://HOST:PORT`), when it serves one.
     var lighthouse: String?
-    /// With several servers: the relay torchft replicas reach the active server's Lighthouse through.
+    /// With several servers: the relay torchft replicas on this machine reach the active server's Lighthouse through.
     var relay: LighthouseRelay?
     /// When the agent last heartbeat for its processes (engines with process liveness).
     var lastProcessBeat = Date.distantPast
@@ -266,15 +266,20 @@ public final class Agent: @unchecked Sendable {
         return Task { await relay.run() }
     }
 
-    /// The Lighthouse replicas are handed: the server's (HOST:PORT it announced), or the relay pointed at it.
+    /// The Lighthouse of the server that answered (its host, the port it announced); the relay is pointed at it.
     func updateLighthouse(port: Int?) {
-        guard let relay else {
-            lighthouse = port.flatMap { LighthouseAddress.url(server: client.server, port: $0) }
-            return
-        }
+        lighthouse = port.flatMap { LighthouseAddress.url(server: client.server, port: $0) }
+        guard let relay else { return }
         let target = port.flatMap { LighthouseRelay.Target(server: client.server, port: $0) }
         if relay.retarget(target), let target { say("Lighthouse relay \(relay.url) to \(target)") }
-        lighthouse = target == nil ? nil : relay.url
+    }
+
+    /// The Lighthouse a replica is handed: the relay when the replica runs on this machine (it reaches loopback), else
+    /// the active server's own, which it keeps until relaunched.
+    func lighthouse(for replica: ReplicaPlan, launcher: LauncherSpec.Kind) -> String? {
+        guard let lighthouse else { return nil }
+        guard let relay, LighthouseRelay.reaches(host: replica.host, launcher: launcher) else { return lighthouse }
+        return relay.url
     }
 
     /// For engines that speak nothing (`membership: process`): one heartbeat for every process this agent supervises that

@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshSpec
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -63,6 +64,12 @@ public final class LighthouseRelay: Sendable {
             .bind(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
+    }
+
+    /// Whether a replica planned on `host` reaches the relay's loopback address: it runs on the agent's machine. A
+    /// Slurm job's node is not known; a replica on another host keeps the active server's own address.
+    public static func reaches(host: String, launcher: LauncherSpec.Kind) -> Bool {
+        launcher != .slurm && ["localhost", "127.0.0.1", "::1"].contains(host)
     }
 
     /// Where new connections go; a change closes every connection relayed to the old target. Returns whether it

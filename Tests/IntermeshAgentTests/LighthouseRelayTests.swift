@@ -1,4 +1,5 @@
 import IntermeshAgent
+import IntermeshSpec
 import NIOCore
 import NIOPosix
 import Testing
@@ -125,6 +126,19 @@ import Testing
     ])
     func targetsAreTheServersHostAtTheAnnouncedPort(server: String, port: Int, expected: String) {
         #expect(LighthouseRelay.Target(server: server, port: port)?.description == expected)
+    }
+
+    @Test(arguments: [
+        ("localhost", LauncherSpec.Kind.local, true),
+        ("127.0.0.1", .ssh, true),
+        ("localhost", .mpirun, true),
+        ("gpu-box-1.example.org", .ssh, false),
+        ("node-3", .mpirun, false),
+        ("slurm-node-0", .slurm, false),
+        ("localhost", .slurm, false),
+    ])
+    func onlyReplicasOnTheAgentsMachineAreHandedTheRelay(host: String, launcher: LauncherSpec.Kind, reaches: Bool) {
+        #expect(LighthouseRelay.reaches(host: host, launcher: launcher) == reaches)
     }
 
     @Test func noTargetWithoutAHostOrAPort() {
