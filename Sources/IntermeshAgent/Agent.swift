@@ -28,6 +28,9 @@ public struct AgentConfiguration: Sendable {
     public var tick: Double = 0.5
     /// On SIGTERM or SIGINT, stop the replicas too (as `intermesh up` wants); by default they keep training.
     public var stopReplicasOnExit = false
+    /// With several servers: the address of the Lighthouse relay handed to torchft replicas (loopback: only those on
+    /// this machine use it).
+    public var lighthouseRelayHost = "127.0.0.1"
     /// The authority the control plane's certificate must chain to, and a client certificate for mutual TLS (default:
     /// `$INTERMESH_CA`, `$INTERMESH_CLIENT_CERT`, `$INTERMESH_CLIENT_KEY`). Replicas get the same.
     public var tls = ClientTLS(environment: ProcessInfo.processInfo.environment)
@@ -256,7 +259,7 @@ public final class Agent: @unchecked Sendable {
     /// their Lighthouse, so that they follow the active server without a relaunch.
     func startRelay() async throws -> Task<Void, Never>? {
         guard client.servers.count > 1 else { return nil }
-        let relay = try await LighthouseRelay(preferredPort: state.lighthouseRelayPort)
+        let relay = try await LighthouseRelay(host: config.lighthouseRelayHost, preferredPort: state.lighthouseRelayPort)
         if let earlier = state.lighthouseRelayPort, earlier != relay.port {
             say("Lighthouse relay: port \(earlier) is taken; replicas launched before this restart lose their Lighthouse until relaunched")
         }
@@ -278,7 +281,7 @@ public final class Agent: @unchecked Sendable {
     /// the active server's own, which it keeps until relaunched.
     func lighthouse(for replica: ReplicaPlan, launcher: LauncherSpec.Kind) -> String? {
         guard let lighthouse else { return nil }
-        guard let relay, LighthouseRelay.reaches(host: replica.host, launcher: launcher) else { return lighthouse }
+        guard let relay, relay.reaches(host: replica.host, launcher: launcher) else { return lighthouse }
         return relay.url
     }
 

@@ -12,8 +12,9 @@ import NIOPosix
 /// holds to the old one. torchft's client then reconnects, through the relay, to the new active server, and a
 /// quorum call that failed is retried there (`TORCHFT_QUORUM_RETRIES`).
 ///
-/// The relay listens on loopback only, on the port the agent used before a restart when that port is free, so
-/// replicas that outlive their agent keep their address.
+/// The relay listens on loopback, for replicas on the agent's machine, or on an address the site's hosts reach
+/// (`intermesh agent --lighthouse-relay`); on the port the agent used before a restart when that port is free, so
+/// replicas that outlive their agent keep their address. Like the Lighthouse protocol, it carries no credential.
 public final class LighthouseRelay: Sendable {
     public struct Target: Sendable, Equatable, CustomStringConvertible {
         public var host: String
@@ -39,37 +40,50 @@ public final class LighthouseRelay: Sendable {
 
     private let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
     private let state = NIOLockedValueBox(State())
-    /// The port replicas connect to on 127.0.0.1.
+    /// The address it listens on: loopback by default, or one the site's other hosts reach.
+    public let host: String
+    /// The port replicas connect to.
     public let port: Int
-    /// `http://127.0.0.1:PORT`, what the replicas get as their Lighthouse.
-    public var url: String { "http://127.0.0.1:\(port)" }
+    /// `http://HOST:PORT`, what the replicas get as their Lighthouse.
+    public var url: String { "http://\(Target(host: host, port: port))" }
 
-    /// Listens on 127.0.0.1, on `preferredPort` when it is free, else on any free port.
-    public init(preferredPort: Int? = nil) async throws {
+    /// Listens on `host`, on `preferredPort` when it is free, else on any free port.
+    public init(host: String = "127.0.0.1", preferredPort: Int? = nil) async throws {
         var listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?
+        var failure: Error?
         for port in [preferredPort, 0].compactMap({ $0 }) where listener == nil {
-            listener = try? await Self.bind(port: port)
+            do {
+                listener = try await Self.bind(host: host, port: port)
+            } catch {
+                failure = error
+            }
         }
         guard let listener, let port = listener.channel.localAddress?.port else {
-            throw RelayError(description: "the Lighthouse relay could not listen on 127.0.0.1")
+            throw RelayError(description: "the Lighthouse relay cannot listen on \(host): \(failure.map { "\($0)" } ?? "no port")")
         }
         self.listener = listener
+        self.host = host
         self.port = port
     }
 
-    private static func bind(port: Int) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+    /// Whether the relay is only on this machine's loopback.
+    public var isLoopback: Bool { Self.loopback.contains(host) }
+    static let loopback: Set<String> = ["localhost", "127.0.0.1", "::1"]
+
+    private static func bind(host: String, port: Int) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
         try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: "127.0.0.1", port: port) { channel in
+            .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
     }
 
-    /// Whether a replica planned on `host` reaches the relay's loopback address: it runs on the agent's machine. A
-    /// Slurm job's node is not known; a replica on another host keeps the active server's own address.
-    public static func reaches(host: String, launcher: LauncherSpec.Kind) -> Bool {
-        launcher != .slurm && ["localhost", "127.0.0.1", "::1"].contains(host)
+    /// Whether a replica planned on `host` reaches the relay: any does when the relay listens on an address of the
+    /// network; on loopback, only one on the agent's machine (a Slurm job's node is not known). The others keep the
+    /// active server's own address.
+    public func reaches(host: String, launcher: LauncherSpec.Kind) -> Bool {
+        !isLoopback || (launcher != .slurm && Self.loopback.contains(host))
     }
 
     /// Where new connections go; a change closes every connection relayed to the old target. Returns whether it

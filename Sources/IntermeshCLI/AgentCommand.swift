@@ -40,6 +40,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(help: "Stop the replicas when the agent is stopped (SIGTERM or SIGINT); by default they keep training.")
     var stopReplicasOnExit = false
 
+    @Option(help: "With several servers: the address torchft replicas reach the agent's Lighthouse relay on, which follows the active server. 127.0.0.1 (the default) serves replicas on this machine; an address of this machine the site's hosts reach serves them all (the relay, like the Lighthouse protocol, carries no credential).")
+    var lighthouseRelay = "127.0.0.1"
+
     func run() async throws {
         // First: a SIGTERM from then on is a stop (with the replicas, under `up`), never an abrupt end.
         let stop = StopSignal()
@@ -65,6 +68,10 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.templates = templates
         configuration.drainGrace = drainGrace
         configuration.stopReplicasOnExit = stopReplicasOnExit
+        guard !lighthouseRelay.isEmpty, !["0.0.0.0", "::", "[::]"].contains(lighthouseRelay), !lighthouseRelay.contains(where: \.isWhitespace) else {
+            throw CLIError("--lighthouse-relay must be an address of this machine its replicas reach (not a wildcard), got '\(lighthouseRelay)'")
+        }
+        configuration.lighthouseRelayHost = lighthouseRelay.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         // Absolute, since replicas start elsewhere: --ca-file, else $INTERMESH_CA, and the client certificate.
         let tls = ClientTLS(environment: environment)
         configuration.tls = ClientTLS(caFile: (caFile ?? tls.caFile).map { absolute($0).path }, certificate: tls.certificate.map { absolute($0).path },

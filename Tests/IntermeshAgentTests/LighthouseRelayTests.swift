@@ -129,16 +129,27 @@ import Testing
     }
 
     @Test(arguments: [
-        ("localhost", LauncherSpec.Kind.local, true),
-        ("127.0.0.1", .ssh, true),
-        ("localhost", .mpirun, true),
-        ("gpu-box-1.example.org", .ssh, false),
-        ("node-3", .mpirun, false),
-        ("slurm-node-0", .slurm, false),
-        ("localhost", .slurm, false),
+        ("localhost", LauncherSpec.Kind.local, true, true),
+        ("127.0.0.1", .ssh, true, true),
+        ("localhost", .mpirun, true, true),
+        ("gpu-box-1.example.org", .ssh, false, true),
+        ("node-3", .mpirun, false, true),
+        ("slurm-node-0", .slurm, false, true),
+        ("localhost", .slurm, false, true),
     ])
-    func onlyReplicasOnTheAgentsMachineAreHandedTheRelay(host: String, launcher: LauncherSpec.Kind, reaches: Bool) {
-        #expect(LighthouseRelay.reaches(host: host, launcher: launcher) == reaches)
+    func whoIsHandedTheRelay(host: String, launcher: LauncherSpec.Kind, onLoopback: Bool, onTheNetwork: Bool) async throws {
+        // On loopback: replicas on the agent's machine only. On an address of the network (this machine's, here
+        // 127.0.0.2 of the loopback network, which counts as one): every replica.
+        let loopback = try await LighthouseRelay()
+        let network = try await LighthouseRelay(host: "127.0.0.2")
+        defer { loopback.close(); network.close() }
+        #expect(loopback.reaches(host: host, launcher: launcher) == onLoopback)
+        #expect(network.reaches(host: host, launcher: launcher) == onTheNetwork)
+        #expect(network.url == "http://127.0.0.2:\(network.port)")
+    }
+
+    @Test func aRelayThatCannotListenSaysWhere() async {
+        await #expect(throws: (any Error).self) { _ = try await LighthouseRelay(host: "192.0.2.1") }
     }
 
     @Test func noTargetWithoutAHostOrAPort() {

@@ -39,6 +39,13 @@ import Testing
         #expect(!result.stderr.contains("Fatal error"))
     }
 
+    @Test(arguments: ["0.0.0.0", "::", "", "a b"])
+    func anAgentsLighthouseRelayNeedsAnAddressReplicasReach(_ address: String) throws {
+        let result = try CLI.run(["agent", "--site", "alpha", "--run", "r", "--lighthouse-relay", address], environment: ["INTERMESH_TOKEN": "imt_x"])
+        #expect(result.code == 2)
+        #expect(result.stderr.contains("--lighthouse-relay must be an address of this machine its replicas reach"), "\(result.stderr)")
+    }
+
     @Test func jsonReportIsStable() throws {
         let result = try CLI.run(["validate", "-o", "json", "\(broken)/units.yaml", "specs/local.yaml"])
         #expect(result.code == 1)
