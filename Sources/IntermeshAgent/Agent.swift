@@ -271,10 +271,9 @@ public final class Agent: @unchecked Sendable {
 
     /// The Lighthouse of the server that answered (its host, the port it announced); the relay is pointed at it.
     func updateLighthouse(port: Int?) {
-        lighthouse = port.flatMap { LighthouseAddress.url(server: client.server, port: $0) }
-        guard let relay else { return }
-        let target = port.flatMap { LighthouseRelay.Target(server: client.server, port: $0) }
-        if relay.retarget(target), let target { say("Lighthouse relay \(relay.url) to \(target)") }
+        let address = port.flatMap { LighthouseAddress(server: client.server, port: $0) }
+        lighthouse = address?.url
+        if let relay, relay.retarget(address), let address { say("Lighthouse relay \(relay.url) to \(address)") }
     }
 
     /// The Lighthouse a replica is handed: the relay when the replica runs on this machine (it reaches loopback), else

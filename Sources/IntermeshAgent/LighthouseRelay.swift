@@ -1,4 +1,5 @@
 import Foundation
+import IntermeshAPI
 import IntermeshSpec
 import NIOConcurrencyHelpers
 import NIOCore
@@ -16,22 +17,8 @@ import NIOPosix
 /// (`intermesh agent --lighthouse-relay`); on the port the agent used before a restart when that port is free, so
 /// replicas that outlive their agent keep their address. Like the Lighthouse protocol, it carries no credential.
 public final class LighthouseRelay: Sendable {
-    public struct Target: Sendable, Equatable, CustomStringConvertible {
-        public var host: String
-        public var port: Int
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        /// The Lighthouse of a server: its host, the announced port.
-        public init?(server: String, port: Int) {
-            guard (1...65535).contains(port), let host = URLComponents(string: server)?.host, !host.isEmpty else { return nil }
-            self.init(host: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port)
-        }
-
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    }
+    /// Where the relay sends connections: a server's Lighthouse.
+    public typealias Target = LighthouseAddress
 
     struct State {
         var target: Target?
@@ -45,7 +32,7 @@ public final class LighthouseRelay: Sendable {
     /// The port replicas connect to.
     public let port: Int
     /// `http://HOST:PORT`, what the replicas get as their Lighthouse.
-    public var url: String { "http://\(Target(host: host, port: port))" }
+    public var url: String { Target(host: host, port: port).url }
 
     /// Listens on `host`, on `preferredPort` when it is free, else on any free port.
     public init(host: String = "127.0.0.1", preferredPort: Int? = nil) async throws {
