@@ -255,8 +255,8 @@ public final class Agent: @unchecked Sendable {
         return response
     }
 
-    /// With several servers, a relay on loopback (on its port of before a restart when free) that replicas use as
-    /// their Lighthouse, so that they follow the active server without a relaunch.
+    /// With several servers, a relay (on `--lighthouse-relay`, loopback by default; on its port of before a restart
+    /// when free) that replicas use as their Lighthouse, so that they follow the active server without a relaunch.
     func startRelay() async throws -> Task<Void, Never>? {
         guard client.servers.count > 1 else { return nil }
         let relay = try await LighthouseRelay(host: config.lighthouseRelayHost, preferredPort: state.lighthouseRelayPort)
