@@ -1,6 +1,7 @@
 import Foundation
 import IntermeshAPI
 import IntermeshClient
+import TestServices
 
 /// Apply throughput of `intermesh serve` on SQLite and on PostgreSQL, side by side: `count` new runs applied one at a
 /// time (latency), then `count` more from `clients` concurrent clients (throughput). Each apply validates and compiles
@@ -43,6 +44,6 @@ enum AppliesBench {
     }
 
     static func spec(name: String) -> String {
-        SpecGenerator.small(name: name, sites: ["a", "b"], replicas: 2)
+        TinySpec.text(name: name, sites: ["a", "b"], replicas: 2)
     }
 }

@@ -93,7 +93,7 @@ enum FailoverBench {
     }
 
     static func spec(interval: Int) -> String {
-        SpecGenerator.small(name: "failover", sites: ["a", "b"], replicas: 1,
+        TinySpec.text(name: "failover", sites: ["a", "b"], replicas: 1,
                             faultPolicy: "heartbeatInterval: \(interval)s, heartbeatTimeout: \(interval * 5)s, minReplicas: 2, joinTimeout: 10s")
     }
 }

@@ -131,26 +131,8 @@ enum Bench {
     }
 }
 
-/// Generates valid specs: large ones, and small runs of the reference engine's tiny model.
+/// Generates valid specs of any size (small ones: `TinySpec`).
 enum SpecGenerator {
-    static func small(name: String, sites: [String], replicas: Int, faultPolicy: String = "") -> String {
-        """
-        apiVersion: intermesh/v1
-        kind: TrainingRun
-        metadata:
-          name: \(name)
-        spec:
-          model: {kind: mlp, layers: 1, hiddenSize: 8, vocabSize: 256, sequenceLength: 8}
-          data:
-            mix:
-              - {name: prose, path: data/prose.txt, weight: 1}
-          sites:
-        \(sites.map { "    - {name: \($0), replicas: \(replicas)}" }.joined(separator: "\n"))
-        \(faultPolicy.isEmpty ? "" : "  faultPolicy: {\(faultPolicy)}\n")
-        """
-    }
-
-
     static func spec(sites: Int, replicasPerSite: Int, padded: Bool = false) -> String {
         var out = """
         apiVersion: intermesh/v1

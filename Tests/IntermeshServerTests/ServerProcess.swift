@@ -1,6 +1,7 @@
 import Foundation
 import IntermeshClient
 import IntermeshTLS
+import TestServices
 import Testing
 
 /// A real `intermesh serve` on a free loopback port, with its admin token; killed on request.
@@ -90,20 +91,7 @@ struct ServerFailure: Error, CustomStringConvertible {
 }
 
 func spec(name: String = "demo", replicas: Int = 1, sites: [String] = ["alpha", "beta"]) -> String {
-    """
-    apiVersion: intermesh/v1
-    kind: TrainingRun
-    metadata:
-      name: \(name)
-    spec:
-      model: {kind: mlp, layers: 1, hiddenSize: 8, vocabSize: 256, sequenceLength: 8}
-      data:
-        mix:
-          - {name: prose, path: data/prose.txt, weight: 1}
-      sites:
-    \(sites.map { "    - {name: \($0), replicas: \(replicas)}" }.joined(separator: "\n"))
-
-    """
+    TinySpec.text(name: name, sites: sites, replicas: replicas)
 }
 
 /// Runs `body` and expects it to fail with this HTTP status and error code.
