@@ -61,8 +61,6 @@ struct EngineAdapter: Sendable {
         ["torchrun", "--nnodes=1", "--nproc_per_node=\(replica.ranks)", "--master_port=\(replica.ports.rendezvous)"]
     }
 
-    static let quorumRetries = "TORCHFT_QUORUM_RETRIES"
-
     func env(_ run: TrainingRun, _ replica: ReplicaInfo) -> [String: String] {
         let total = String(replica.totalReplicas)
         switch kind {
@@ -76,15 +74,7 @@ struct EngineAdapter: Sendable {
         case .torchrun, .torchft, .command:
             // torchft's conventions: the group's index and the number of groups; its ManagerServer on the ring port.
             var env = ["REPLICA_GROUP_ID": String(replica.globalIndex), "NUM_REPLICA_GROUPS": total]
-            if membership == .torchft {
-                env["TORCHFT_MANAGER_PORT"] = String(replica.ports.ring)
-                // A quorum call cut by a control-plane failover is retried (torchft's default is to crash): the
-                // agent's relay reaches the new active server. The spec's engine or site env may set its own.
-                let site = run.spec.sites.first { replica.slot.hasPrefix($0.name + "/") }
-                if run.spec.engine.env[Self.quorumRetries] == nil && site?.env[Self.quorumRetries] == nil {
-                    env[Self.quorumRetries] = "10"
-                }
-            }
+            if membership == .torchft { env["TORCHFT_MANAGER_PORT"] = String(replica.ports.ring) }
             return env
         }
     }

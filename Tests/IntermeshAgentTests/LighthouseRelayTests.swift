@@ -105,8 +105,10 @@ import Testing
     }
 
     @Test func aRestartedAgentsRelayTakesItsPortAgainWhenFree() async throws {
-        let first = try await LighthouseRelay()
-        let port = first.port
+        // A port below the ephemeral range, so that no other process's outgoing connection takes it in between.
+        let port = 7793
+        let first = try await LighthouseRelay(preferredPort: port)
+        try #require(first.port == port, "port \(port) is in use")
         let running = Task { await first.run() }
         // Taken: the next relay listens elsewhere.
         let other = try await LighthouseRelay(preferredPort: port)

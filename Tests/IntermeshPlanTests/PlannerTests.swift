@@ -69,12 +69,13 @@ import Testing
         #expect(plan.sites.map { $0.replicas.map(\.ports.ring) } == [[29500, 29500, 29500], [29500], [29504]])
     }
 
-    /// torchft groups retry a quorum call a control-plane failover cut; the spec's engine or site env has the last word.
+    /// How often a torchft group retries a quorum call (one a control-plane failover cut) is the spec's to say:
+    /// torchft's own default (none) otherwise.
     @Test(arguments: [
-        ("", "10"),
+        ("", nil),
         ("      TORCHFT_QUORUM_RETRIES: \"3\"\n", "3"),
-    ])
-    func torchftQuorumRetriesDefaultUnlessTheSpecSetsThem(engineEnv: String, expected: String) throws {
+    ] as [(String, String?)])
+    func torchftQuorumRetriesComeFromTheSpec(engineEnv: String, expected: String?) throws {
         let text = try String(contentsOfFile: Repo.path("specs/torchft-local.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "      OMP_NUM_THREADS: \"1\"\n", with: "      OMP_NUM_THREADS: \"1\"\n" + engineEnv)
         let plan = Planner.compile(try Repo.run(text: text))

@@ -25,7 +25,6 @@ export OMP_NUM_THREADS=1
 export PYTHONUNBUFFERED=1
 export REPLICA_GROUP_ID=1
 export TORCHFT_MANAGER_PORT=29604
-export TORCHFT_QUORUM_RETRIES=10
 export TORCHFT_LIGHTHOUSE="${INTERMESH_LIGHTHOUSE:-}"
 export TORCHFT_REPLICA_ID="torchft-demo/alpha/1/${INTERMESH_MEMBER_ID:-}/1"
 exec torchrun --nnodes=1 --nproc_per_node=1 --master_port=29606 examples/torchft/train_diloco.py

@@ -25,7 +25,6 @@ export OMP_NUM_THREADS=1
 export PYTHONUNBUFFERED=1
 export REPLICA_GROUP_ID=2
 export TORCHFT_MANAGER_PORT=29608
-export TORCHFT_QUORUM_RETRIES=10
 export TORCHFT_LIGHTHOUSE="${INTERMESH_LIGHTHOUSE:-}"
 export TORCHFT_REPLICA_ID="torchft-demo/beta/0/${INTERMESH_MEMBER_ID:-}/2"
 exec torchrun --nnodes=1 --nproc_per_node=1 --master_port=29610 examples/torchft/train_diloco.py
