@@ -101,11 +101,7 @@ public final class LighthouseRelay: Sendable {
                 }
             }
         } catch {}
-        let open = state.withLockedValue { state in
-            defer { state.open = [:] }
-            return Array(state.open.values)
-        }
-        for channel in open { channel.close(promise: nil) }
+        retarget(nil)
     }
 
     /// Stops accepting; `run` returns.
