@@ -18,6 +18,8 @@ test: setup
 	$(SWIFT) test --skip-build --no-parallel
 	# Engines under management, with torchft's own clients and torch (installed by setup into .venv).
 	.venv/bin/python -m unittest discover -s Tests/engines -v
+	# The web console in a real browser (Debian's Chromium under Selenium) against `intermesh up`; screenshots in .build/artifacts/console.
+	.venv/bin/python -m unittest discover -s Tests/console -v
 	# The HTTP API fuzzed from its OpenAPI document (schemathesis): no 5xx, no answer outside the schemas.
 	bash Tests/api/schemathesis.sh
 	bash scripts/check-examples.sh

@@ -69,11 +69,17 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The web console's page, script and style sheet, compiled into the binary.
+        .target(
+            name: "IntermeshConsole",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            resources: [.embedInCode("Assets/index.html"), .embedInCode("Assets/console.js"), .embedInCode("Assets/console.css")]
+        ),
         // The control plane's HTTP API (`intermesh serve`).
         .target(
             name: "IntermeshServer",
             dependencies: [
-                "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore", "IntermeshLighthouse", "IntermeshTLS",
+                "IntermeshConsole", "IntermeshAPI", "IntermeshSpec", "IntermeshPlan", "IntermeshControl", "IntermeshStore", "IntermeshLighthouse", "IntermeshTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -190,6 +196,7 @@ let package = Package(
                 "TestServices",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "IntermeshAgentTests", dependencies: [

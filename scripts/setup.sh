@@ -3,12 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Slurm (controller, node daemon, client and munge) and OpenSSH run the end-to-end tests of the slurm and ssh
-# launchers on this machine (the ssh test starts its own sshd on loopback). The store's tests run PostgreSQL's own
+# Chromium and chromedriver run the web console's tests in a real browser. Slurm (controller, node daemon, client and
+# munge) and OpenSSH run the end-to-end tests of the slurm and ssh launchers on this machine (the ssh test starts its
+# own sshd on loopback). The store's tests run PostgreSQL's own
 # binaries (initdb, pg_ctl) for a private cluster; the package's service is not used. libcurl's headers are for the
 # reference engine's client.
 packages=(shellcheck libsqlite3-dev libcurl4-openssl-dev postgresql libopenblas-dev zlib1g-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge
-  openssh-client openssh-server)
+  openssh-client openssh-server chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -38,6 +39,13 @@ fi
 if ! .venv/bin/st --version >/dev/null 2>&1; then
   echo "setup: installing schemathesis into .venv"
   .venv/bin/pip install --quiet schemathesis==4.32.5
+fi
+
+# Selenium (PyPI) drives Debian's Chromium and chromedriver (installed above) in the console's browser tests; it
+# downloads no browser or driver.
+if ! .venv/bin/python -c 'import selenium' 2>/dev/null; then
+  echo "setup: installing selenium into .venv"
+  .venv/bin/pip install --quiet selenium==4.52.0
 fi
 
 # A one-node Slurm cluster on this machine, unless one is configured already.

@@ -21,12 +21,15 @@ public struct MemberBeat: Codable, Sendable {
     public var activeRevision: Int?
     /// Evaluation loss of its local parameters at its last outer step (the canary gate compares it).
     public var evalLoss: Double?
+    /// Evaluation loss of the global parameters per data source after its last outer step (the console charts it).
+    public var evalBySource: [String: Double]?
     /// Connections its ring and recovery ports refused since it started (no valid tag, a replay, a flood).
     public var rejectedConnections: Int?
 
     public init(id: String, slot: String, incarnation: Int? = nil, state: MemberState, outerStep: Int? = nil, revision: String? = nil,
                 leaving: Bool? = nil, loss: Double? = nil, tokensPerSecond: Double? = nil, address: MemberAddress? = nil,
-                acknowledged: Int? = nil, activeRevision: Int? = nil, evalLoss: Double? = nil, rejectedConnections: Int? = nil) {
+                acknowledged: Int? = nil, activeRevision: Int? = nil, evalLoss: Double? = nil, evalBySource: [String: Double]? = nil,
+                rejectedConnections: Int? = nil) {
         self.id = id
         self.slot = slot
         self.incarnation = incarnation
@@ -40,6 +43,7 @@ public struct MemberBeat: Codable, Sendable {
         self.acknowledged = acknowledged
         self.activeRevision = activeRevision
         self.evalLoss = evalLoss
+        self.evalBySource = evalBySource
         self.rejectedConnections = rejectedConnections
     }
 
@@ -62,6 +66,12 @@ public struct MemberBeat: Codable, Sendable {
         }
         if let incarnation, !(1...Self.maxIncarnation).contains(incarnation) {
             return "member \(id): incarnation \(incarnation) is out of range (1 to \(Self.maxIncarnation))"
+        }
+        if let sources = evalBySource {
+            guard sources.count <= 64 else { return "member \(id): evalBySource names \(sources.count) sources (at most 64)" }
+            if let long = sources.keys.first(where: { $0.utf8.count > 128 }) {
+                return "member \(id): evalBySource source name '\(long.prefix(32))...' is longer than 128 bytes"
+            }
         }
         for (name, value) in [("acknowledged", acknowledged), ("activeRevision", activeRevision), ("rejectedConnections", rejectedConnections)] {
             if let value, !(0...Self.maxIncarnation).contains(value) { return "member \(id): \(name) \(value) is out of range" }

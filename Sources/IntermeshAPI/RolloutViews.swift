@@ -24,7 +24,7 @@ public struct SiteRollout: Codable, Sendable, Equatable {
     }
 }
 
-public struct RolloutStatus: Codable, Sendable {
+public struct RolloutStatus: Codable, Sendable, Equatable {
     public var run: String
     public var activeRevision: Int
     public var outerStep: Int
@@ -54,14 +54,17 @@ public struct HistoryEntry: Codable, Sendable {
     /// The diff's summary against the revision before it.
     public var summary: String
     public var changes: [String]
+    /// The same changes as data, each with its class (what `diff -f` prints); the console shows them.
+    public var fields: [FieldChange]
     /// The rollout's phase (`complete`, `reverted`, ...); nil for the first revision.
     public var outcome: Rollout.Phase?
     public var reason: String?
     public var active: Bool
 
     public init(revision: Int, contentHash: String, appliedBy: String, appliedAt: Date, summary: String, changes: [String],
-                outcome: Rollout.Phase?, reason: String?, active: Bool) {
+                outcome: Rollout.Phase?, reason: String?, active: Bool, fields: [FieldChange] = []) {
         self.revision = revision
+        self.fields = fields
         self.contentHash = contentHash
         self.appliedBy = appliedBy
         self.appliedAt = appliedAt

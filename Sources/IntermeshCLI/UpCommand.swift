@@ -163,10 +163,12 @@ final class UpSession: @unchecked Sendable {
             await group.triggerGracefulShutdown()
             throw CLIError("not applied: \(error)", code: error.exitCode)
         }
+        let signIn = await plane.signInCodes.mint(token: admin.trimmingCharacters(in: .whitespacesAndNewlines))
         let session = UpSession(run: run, client: client, group: group, serverTask: serverTask, dataDirectory: dataDirectory,
                                 workingDirectory: workingDirectory, server: server, trust: trust)
         session.out.write("intermesh up: control plane on \(server), data in \(dataDirectory.path)\n")
         session.out.write("intermesh up: run \(applied.run) revision \(applied.revision) (\(applied.outcome.rawValue)); admin token in \(adminFile)\n")
+        session.out.write("intermesh up: console at \(server)/ (sign in once, within 10 minutes, with \(server)/console/sign-in?code=\(signIn))\n")
         let authority = trust.caFile.map { "INTERMESH_CA=\(ShellQuote.quote($0)) " } ?? ""
         session.out.write("intermesh up: from another terminal: INTERMESH_SERVER=\(server) \(authority)intermesh diff \(applied.run) --token-file \(ShellQuote.quote(adminFile))\n")
         return session

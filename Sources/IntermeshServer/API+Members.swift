@@ -54,6 +54,7 @@ extension API {
             records.append(record)
         }
         try await plane.members.beat(run: name, records, now: now)
+        await plane.series.record(run: name, beats: body.members)
         ServerMetrics.heartbeatMembers(run: name).increment(by: records.count)
         var refused: [(kind: String, message: String)] = []
         for beat in body.members {
@@ -165,6 +166,7 @@ extension API {
             }
         switch answer {
         case let .formed(decision):
+            await plane.series.quorum(run: name, step: decision.step, size: decision.slots.count, at: plane.now())
             // Weights follow from the schedule of this step: every member gets the same.
             let weights = decision.slots.map { schedule?.weight(forStep: body.step, site: String($0.split(separator: "/")[0])) ?? 1 }
             return try JSONBody.response(QuorumResponse(status: .formed, weights: weights.allSatisfy { $0 == 1 } ? nil : weights,

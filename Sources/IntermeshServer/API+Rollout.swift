@@ -21,6 +21,12 @@ extension API {
         _ = try context.requireReader(run: name)
         let run = try await plane.requireRun(name)
         guard let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
+        return try JSONBody.response(try await rolloutStatus(run: run, plan: plan))
+    }
+
+    /// The rollout in progress, per site: members, how many loaded its revision and how many train with it.
+    func rolloutStatus(run: RunRecord, plan: Plan) async throws -> RolloutStatus {
+        let name = run.name
         let state = try await plane.rolloutState(of: name)
         let timeout = plan.run.spec.faultPolicy.heartbeatTimeout.seconds
         let now = plane.now()
@@ -36,9 +42,8 @@ extension API {
                                active: here.filter { $0.activeRevision == target }.count, pendingRestarts: pending[site],
                                covered: rollout.map { RolloutMachine.covers($0, site: site) } ?? true)
         }
-        return try JSONBody.response(RolloutStatus(run: name, activeRevision: run.activeRevision, outerStep: await plane.currentStep(of: name),
-                                                   paused: state?.paused ?? false, rollout: rollout, sites: sites,
-                                                   schedule: state?.schedule.entries ?? []))
+        return RolloutStatus(run: name, activeRevision: run.activeRevision, outerStep: await plane.currentStep(of: name),
+                             paused: state?.paused ?? false, rollout: rollout, sites: sites, schedule: state?.schedule.entries ?? [])
     }
 
     func rolloutHistory(_ context: ServerContext) async throws -> Response {
@@ -60,7 +65,10 @@ extension API {
                 revision: revision.number, contentHash: revision.contentHash, appliedBy: revision.appliedBy, appliedAt: revision.appliedAt,
                 summary: previous == nil ? "created" : diff?.summary ?? "",
                 changes: diff?.changes.map { "\($0.kind.rawValue) \($0.path)" + ($0.kind == .changed ? ": \($0.old ?? "") -> \($0.new ?? "")" : "") } ?? [],
-                outcome: rollout?.phase, reason: rollout?.reason, active: revision.number == run.activeRevision))
+                outcome: rollout?.phase, reason: rollout?.reason, active: revision.number == run.activeRevision,
+                fields: diff?.changes.map {
+                    FieldChange(path: $0.path, kind: $0.kind.rawValue, old: $0.old, new: $0.new, changeClass: $0.changeClass.kind, site: $0.changeClass.site)
+                } ?? []))
             previous = current ?? previous
         }
         return try JSONBody.response(entries)

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import IntermeshAPI
 import IntermeshControl
@@ -47,6 +48,7 @@ struct API {
         router.post("/v1/runs/:run/sites/:site/agent") { request, context in try await agentReport(request, context) }
         router.get("/v1/runs/:run/sites/:site/data-key") { _, context in try await dataKey(context) }
         registerRollouts(on: router)
+        registerConsoleReads(on: router)
     }
 
     func runName(_ context: ServerContext) throws -> String {
@@ -145,6 +147,7 @@ struct API {
         await plane.torchftRounds.forget(run: name)
         await plane.rollouts.set(nil, run: name)
         await plane.pace.forget(run: name)
+        await plane.series.forget(run: name)
         await plane.rejections.forget(run: name)
         await reconciliation.forget(run: name)
         return try JSONBody.response(RunChange(run: name, deleted: true))
@@ -183,7 +186,8 @@ struct API {
         _ = try context.requireViewer()
         _ = try await plane.requireRun(name)
         let query = request.uri.queryParameters
-        let after = try query.get("after").map { value -> Int64 in
+        // A browser's EventSource that reconnects says where it was in `Last-Event-ID`.
+        let after = try (query.get("after") ?? request.headers[HTTPField.Name("Last-Event-ID")!]).map { value -> Int64 in
             guard let number = Int64(value), number >= 0 else { throw APIError.badRequest("after must be a non-negative event id") }
             return number
         } ?? 0
@@ -192,7 +196,8 @@ struct API {
             return number
         } ?? 200
         if query.get("follow") == "true" || request.headers[.accept] == "text/event-stream" {
-            return follow(run: name, after: after)
+            // `named=false`: plain `message` events (a browser's EventSource hears only the event names it listens for).
+            return follow(run: name, after: after, named: query.get("named") != "false")
         }
         return try JSONBody.response(try await plane.store.events(of: name, after: after, limit: limit))
     }
@@ -253,8 +258,9 @@ struct API {
 
 extension API {
     /// Server-sent events: every event after `after`, then new ones as they are written, until the client leaves
-    /// or the run is deleted. Each carries its id, so a client resumes with `after`.
-    func follow(run: String, after: Int64) -> Response {
+    /// or the run is deleted. Each carries its id, so a client resumes with `after`, and its kind as the event's name
+    /// unless `named` is false.
+    func follow(run: String, after: Int64, named: Bool) -> Response {
         let store = plane.store
         let body = ResponseBody { writer in
             var last = after
@@ -262,7 +268,7 @@ extension API {
                 let events = try await store.events(of: run, after: last, limit: 500)
                 for event in events {
                     let data = try JSONBody.encoder.encode(event)
-                    var chunk = ByteBuffer(string: "id: \(event.id)\nevent: \(event.kind)\ndata: ")
+                    var chunk = ByteBuffer(string: named ? "id: \(event.id)\nevent: \(event.kind)\ndata: " : "id: \(event.id)\ndata: ")
                     chunk.writeBytes(data)
                     chunk.writeString("\n\n")
                     try await writer.write(chunk)

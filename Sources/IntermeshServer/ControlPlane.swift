@@ -21,6 +21,10 @@ public struct ControlPlane: Sendable {
     public let lighthousePort = ListeningPort()
     /// Connections members' data-plane ports refused, per member.
     let rejections = RejectionTally()
+    /// Losses and quorums over outer steps, for the console's charts.
+    public let series = TrainingSeries()
+    /// One-time sign-in links of the console.
+    public let signInCodes = SignInCodes()
     /// Where specs are validated and compiled: off the request threads, bounded.
     let compiler: CompileQueue
     /// The lease this server holds on a shared store; nil on a store of its own.

@@ -56,6 +56,8 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
                 }
             guard case let .formed(decision) = answer else { continue }
             try checkLease()
+            // torchft's quorums are numbered by the board's rounds: the console charts them against those.
+            await plane.series.quorum(run: name, step: decision.step, size: decision.slots.count, at: now())
             var response = Torchft_LighthouseQuorumResponse()
             response.quorum = await rounds.quorum(run: name, decision: decision, now: now())
             return response

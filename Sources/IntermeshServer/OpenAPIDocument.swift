@@ -20,6 +20,10 @@ enum OpenAPIDocument {
                                       responses: ["200": "Prometheus text format 0.0.4", "401": "Missing or invalid token"])],
             "/v1/server": ["get": op("Which server answered and which one is active: single (its own store), active or standby (a shared PostgreSQL store)", "viewer",
                                      responses: ["200": "Server role and addresses", "401": "Missing or invalid token", "503": "A standby: the body names the active server"])],
+            "/v1/whoami": ["get": op("The caller's token: id, role and scope (the console shows only what the role may do)", "any",
+                                     responses: ["200": "Token id, role and scope", "401": "Missing or invalid token"])],
+            "/v1/runs/{run}/view": ["parameters": [runParameter], "get": op("A run as the console draws it: phase, conditions, per site each replica slot's newest member and health (live, lost, leaving, missing, quarantined), the rollout with its canary gate. With watch=true: server-sent events, `view` when it changes (at least every 5 s) and `series` when a point is added", "viewer", responses: ["200": "Run view"].merging(errors) { a, _ in a })],
+            "/v1/runs/{run}/series": ["parameters": [runParameter], "get": op("What the control plane kept of members' reports (in memory, the last 500 points of each series): training loss per slot, evaluation loss per data source, quorum size and time per outer step", "viewer", responses: ["200": "Series"].merging(errors) { a, _ in a })],
             "/v1/runs": [
                 "get": op("List runs", "viewer", responses: ["200": "Run summaries"].merging(errors) { a, _ in a }),
                 "post": op("Apply a spec: create a run or add a revision; identical content is a no-op", "operator", body: "ApplyBody",

@@ -83,8 +83,9 @@ public enum Server {
         return issued.text
     }
 
+    /// `secureCookies`: the console's session cookies are `Secure` (the server speaks TLS).
     public static func router(plane: ControlPlane, reconciliation: Reconciliation, board: QuorumBoard,
-                              budget: RequestBudget? = nil) -> Router<ServerContext> {
+                              budget: RequestBudget? = nil, secureCookies: Bool = false) -> Router<ServerContext> {
         // Metrics bind to the factory bootstrapped when they are made: bootstrap before the first request.
         _ = ServerMetrics.registry
         let router = Router(context: ServerContext.self)
@@ -94,6 +95,7 @@ public enum Server {
         router.add(middleware: AuthMiddleware(store: plane.store, now: plane.now))
         if let budget { router.add(middleware: RequestBudgetMiddleware(budget: budget)) }
         API(plane: plane, reconciliation: reconciliation, board: board).register(on: router)
+        Console(plane: plane, secure: secureCookies).register(on: router)
         return router
     }
 
@@ -116,7 +118,8 @@ public enum Server {
                                                service: LighthouseService(plane: plane, board: board, rounds: plane.torchftRounds)))
         }
         return Application(
-            router: router(plane: plane, reconciliation: reconciliation, board: board, budget: configuration.tokenRate.map(RequestBudget.init)),
+            router: router(plane: plane, reconciliation: reconciliation, board: board, budget: configuration.tokenRate.map(RequestBudget.init),
+                          secureCookies: configuration.tls != nil),
             server: try httpServer(configuration),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "intermesh",
                                  availableConnectionsDelegate: MaximumAvailableConnections(ConnectionLimit.raise().connections)),

@@ -69,22 +69,39 @@ public struct ServerContext: RequestContext {
     }
 }
 
-/// Verifies `Authorization: Bearer imt_...` against the store; every /v1 route but the OpenAPI document needs it.
+/// Verifies `Authorization: Bearer imt_...` against the store, or the console's session cookie; every /v1 route but
+/// the OpenAPI document needs one. A write with the cookie must also pass the console's cross-site check.
 struct AuthMiddleware: RouterMiddleware {
     let store: any Store
     let now: @Sendable () -> Date
 
     func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/v1/openapi.json" { return try await next(request, context) }
-        guard let header = request.headers[.authorization] else { throw APIError.unauthorized("missing bearer token") }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let (id, secret) = AccessToken.parse(String(parts[1])),
-              let record = try await store.token(id: id), AccessToken.verify(secret: secret, against: record) else {
-            throw APIError.unauthorized("invalid bearer token")
+        let path = request.uri.path
+        if !path.hasPrefix("/v1/") || path == "/v1/openapi.json" { return try await next(request, context) }
+        let text: String
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized("invalid bearer token") }
+            text = String(parts[1])
+        } else if let cookie = request.cookies[ConsoleSession.tokenCookie]?.value, !cookie.isEmpty {
+            if request.method != .get, request.method != .head { try ConsoleSession.checkWrite(request) }
+            text = cookie
+        } else {
+            throw APIError.unauthorized("missing bearer token")
         }
-        guard !record.isExpired(at: now()) else { throw APIError.unauthorized("the bearer token expired") }
+        let record = try await Self.verify(text, store: store, now: now())
         var context = context
         context.principal = Principal(tokenId: record.id, role: record.role, run: record.run, site: record.site)
         return try await next(request, context)
+    }
+
+    /// The stored record of a token's text, unless the text is not a token, the secret is wrong, or it expired.
+    static func verify(_ text: String, store: any Store, now: Date) async throws -> TokenRecord {
+        guard let (id, secret) = AccessToken.parse(text), let record = try await store.token(id: id),
+              AccessToken.verify(secret: secret, against: record) else {
+            throw APIError.unauthorized("invalid bearer token")
+        }
+        guard !record.isExpired(at: now) else { throw APIError.unauthorized("the bearer token expired") }
+        return record
     }
 }

@@ -214,7 +214,7 @@ extension Trainer {
             evaluation[batch.name] = Double(model.loss(global, inputs: batch.inputs, targets: batch.targets))
         }
         let tokens = Double(settings.innerSteps * settings.batchSize * config.shape.context)
-        membership?.report(loss: trainLoss, tokensPerSecond: (tokens / max(1e-9, innerSeconds)).rounded())
+        membership?.report(loss: trainLoss, tokensPerSecond: (tokens / max(1e-9, innerSeconds)).rounded(), evalBySource: evaluation)
         TrainerLog.emit("outer", [
             "outer_step": outerStep, "inner_step": innerStep, "quorum_id": Int(quorum.id),
             "quorum": quorum.members.compactMap { membership?.peer($0).id }, "loss": trainLoss, "eval": evaluation,

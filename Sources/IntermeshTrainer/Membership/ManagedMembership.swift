@@ -36,6 +36,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     var loaded: [Int: Plan] = [:]
     var activeRevision: Int
     var evalLoss: Double?
+    var evalBySource: [String: Double] = [:]
     /// The revision the control plane said a step trains with, when it refused this member's (the member
     /// heard of the change too late); wins over the schedule, which may not have arrived yet.
     var pinned: (step: Int, revision: Int)?
@@ -109,10 +110,11 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         lock.unlock()
     }
 
-    public func report(loss: Double, tokensPerSecond: Double) {
+    public func report(loss: Double, tokensPerSecond: Double, evalBySource: [String: Double]) {
         lock.lock()
         self.loss = loss
         self.tokensPerSecond = tokensPerSecond
+        self.evalBySource = evalBySource.filter { $0.value.isFinite }
         lock.unlock()
     }
 
@@ -127,7 +129,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             id: memberId, slot: slot, incarnation: incarnation, state: state, outerStep: outerStep, revision: revisionHash, leaving: leaving,
             loss: loss.flatMap { $0.isFinite ? $0 : nil }, tokensPerSecond: tokensPerSecond, address: address.memberAddress,
             acknowledged: loaded.keys.max(), activeRevision: activeRevision > 0 ? activeRevision : nil,
-            evalLoss: evalLoss.map { $0.isFinite ? $0 : 1e30 }, rejectedConnections: DataPlaneRejections.total)
+            evalLoss: evalLoss.map { $0.isFinite ? $0 : 1e30 }, evalBySource: evalBySource.isEmpty ? nil : evalBySource, rejectedConnections: DataPlaneRejections.total)
         lock.unlock()
         let (run, site) = (self.run, self.site)
         let answer: HeartbeatResponse

@@ -42,8 +42,9 @@ public protocol Membership: AnyObject, Sendable {
     /// What this member is doing, for its heartbeats.
     func report(state: MemberState, outerStep: Int)
 
-    /// The last outer step's mean training loss and inner-step throughput, for heartbeats.
-    func report(loss: Double, tokensPerSecond: Double)
+    /// The last outer step's mean training loss, inner-step throughput and the global parameters' evaluation loss
+    /// per data source, for heartbeats.
+    func report(loss: Double, tokensPerSecond: Double, evalBySource: [String: Double])
 
     /// Where peer `index` (a member index of a quorum or a donor list) listens.
     func peer(_ index: Int) -> PeerAddress
@@ -60,7 +61,7 @@ public protocol Membership: AnyObject, Sendable {
 }
 
 extension Membership {
-    public func report(loss: Double, tokensPerSecond: Double) {}
+    public func report(loss: Double, tokensPerSecond: Double, evalBySource: [String: Double]) {}
     public var drainRequested: Bool { false }
     public func revision(forStep step: Int) -> (number: Int, plan: Plan)? { nil }
     public func report(activeRevision: Int, evalLoss: Double?) {}
