@@ -45,7 +45,7 @@ fi
 # downloads no browser or driver.
 if ! .venv/bin/python -c 'import selenium' 2>/dev/null; then
   echo "setup: installing selenium into .venv"
-  .venv/bin/pip install --quiet selenium==4.52.0
+  .venv/bin/pip install --quiet selenium==4.38.0
 fi
 
 # A one-node Slurm cluster on this machine, unless one is configured already.

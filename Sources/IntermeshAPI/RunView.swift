@@ -102,9 +102,12 @@ public struct SlotView: Codable, Sendable, Equatable {
     public var lastHeartbeat: Date?
     public var loss: Double?
     public var tokensPerSecond: Double?
+    /// The member last launched for the slot (a lost slot's member is gone from the membership).
+    public var lastMember: String?
 
-    public init(slot: String, health: Health, member: MemberRecord? = nil) {
+    public init(slot: String, health: Health, member: MemberRecord? = nil, lastMember: String? = nil) {
         self.slot = slot
+        self.lastMember = lastMember
         self.health = health
         self.member = member?.id
         incarnation = member?.incarnation

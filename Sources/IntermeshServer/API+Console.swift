@@ -1,9 +1,11 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import IntermeshAPI
 import IntermeshControl
 import IntermeshPlan
 import IntermeshStore
+import ServiceLifecycle
 
 /// What the console reads: who the caller is, a run's view (streamed as server-sent events) and its series.
 extension API {
@@ -29,10 +31,13 @@ extension API {
         _ = try context.requireViewer()
         _ = try await plane.requireRun(name)
         guard request.uri.queryParameters.get("watch") == "true" else { return try JSONBody.response(try await runView(name)) }
+        // The run's events come in the same stream, after `Last-Event-ID` when the browser reconnects: one connection
+        // per page (a browser opens at most 6 to a server over HTTP/1.1).
+        let after = request.headers[Self.lastEventID].flatMap { Int64($0) }.map { max(0, $0) } ?? 0
         guard Self.viewStreams.enter() else {
             throw APIError(.tooManyRequests, "too_many_streams", "at most \(Self.viewStreams.maximum) views are streamed at once; try again later")
         }
-        return watch(run: name)
+        return watch(run: name, eventsAfter: after)
     }
 
     /// The run's view as the console draws it; nil once the run is gone.
@@ -52,7 +57,7 @@ extension API {
                      syncSeconds: site.estimate.syncSeconds, slots: site.replicas.map { replica in
                          let member = newest[replica.slot]
                          return SlotView(slot: replica.slot, health: Self.health(member, record: records[replica.slot], now: now, timeout: timeout),
-                                         member: member)
+                                         member: member, lastMember: records[replica.slot]?.lastMember)
                      })
         }
         let live = sites.flatMap(\.slots).filter { $0.health == .live }.count
@@ -82,14 +87,16 @@ extension API {
     }
 
     /// Server-sent events: `view` each second the view changed (heartbeat times aside), `series` whenever a point was
-    /// added, until the client leaves or the run is deleted.
-    func watch(run: String) -> Response {
+    /// added, and `event` for each of the run's events (with its id), until the client leaves or the run is deleted.
+    func watch(run: String, eventsAfter: Int64) -> Response {
         let body = ResponseBody { [self] writer in
             defer { Self.viewStreams.leave() }
             var lastView: RunView?
             var lastSeries = -1
+            var lastEvent = eventsAfter
             var quiet = 0
-            while !Task.isCancelled {
+            // A stream ends when the server shuts down: an open one would hold the graceful shutdown forever.
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 guard let view = try? await runView(run) else { break }
                 var sent = false
                 if lastView.map({ !Self.sameButTimes($0, view) }) ?? true || quiet >= 5 {
@@ -101,6 +108,11 @@ extension API {
                 if version != lastSeries {
                     try await writer.write(Self.event("series", try JSONBody.encoder.encode(await plane.series.snapshot(run: run))))
                     lastSeries = version
+                    sent = true
+                }
+                for event in try await plane.store.events(of: run, after: lastEvent, limit: 500) {
+                    try await writer.write(Self.event("event", try JSONBody.encoder.encode(event), id: event.id))
+                    lastEvent = event.id
                     sent = true
                 }
                 quiet = sent ? 0 : quiet + 1
@@ -121,8 +133,12 @@ extension API {
         return a == b
     }
 
-    static func event(_ name: String, _ data: Data) -> ByteBuffer {
-        var chunk = ByteBuffer(string: "event: \(name)\ndata: ")
+    /// Where a browser's EventSource that reconnects says it was.
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
+
+    /// One server-sent event: its id (when it has one), its name and its JSON data.
+    static func event(_ name: String, _ data: Data, id: Int64? = nil) -> ByteBuffer {
+        var chunk = ByteBuffer(string: (id.map { "id: \($0)\n" } ?? "") + "event: \(name)\ndata: ")
         chunk.writeBytes(data)
         chunk.writeString("\n\n")
         return chunk

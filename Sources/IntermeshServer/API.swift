@@ -1,10 +1,10 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import IntermeshAPI
 import IntermeshControl
 import IntermeshPlan
 import IntermeshStore
+import ServiceLifecycle
 
 /// The HTTP API under /v1.
 struct API {
@@ -187,7 +187,7 @@ struct API {
         _ = try await plane.requireRun(name)
         let query = request.uri.queryParameters
         // A browser's EventSource that reconnects says where it was in `Last-Event-ID`.
-        let after = try (query.get("after") ?? request.headers[HTTPField.Name("Last-Event-ID")!]).map { value -> Int64 in
+        let after = try (query.get("after") ?? request.headers[Self.lastEventID]).map { value -> Int64 in
             guard let number = Int64(value), number >= 0 else { throw APIError.badRequest("after must be a non-negative event id") }
             return number
         } ?? 0
@@ -196,8 +196,7 @@ struct API {
             return number
         } ?? 200
         if query.get("follow") == "true" || request.headers[.accept] == "text/event-stream" {
-            // `named=false`: plain `message` events (a browser's EventSource hears only the event names it listens for).
-            return follow(run: name, after: after, named: query.get("named") != "false")
+            return follow(run: name, after: after)
         }
         return try JSONBody.response(try await plane.store.events(of: name, after: after, limit: limit))
     }
@@ -258,20 +257,16 @@ struct API {
 
 extension API {
     /// Server-sent events: every event after `after`, then new ones as they are written, until the client leaves
-    /// or the run is deleted. Each carries its id, so a client resumes with `after`, and its kind as the event's name
-    /// unless `named` is false.
-    func follow(run: String, after: Int64, named: Bool) -> Response {
+    /// or the run is deleted. Each carries its id, so a client resumes with `after` (or `Last-Event-ID`).
+    func follow(run: String, after: Int64) -> Response {
         let store = plane.store
         let body = ResponseBody { writer in
             var last = after
-            while !Task.isCancelled {
+            // A stream ends when the server shuts down: an open one would hold the graceful shutdown forever.
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
                 let events = try await store.events(of: run, after: last, limit: 500)
                 for event in events {
-                    let data = try JSONBody.encoder.encode(event)
-                    var chunk = ByteBuffer(string: named ? "id: \(event.id)\nevent: \(event.kind)\ndata: " : "id: \(event.id)\ndata: ")
-                    chunk.writeBytes(data)
-                    chunk.writeString("\n\n")
-                    try await writer.write(chunk)
+                    try await writer.write(Self.event(event.kind, try JSONBody.encoder.encode(event), id: event.id))
                     last = event.id
                 }
                 if events.isEmpty {

@@ -51,7 +51,7 @@ struct Console {
     }
 
     func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store", ConsoleSession.referrerPolicy: "no-referrer"])
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store", ConsoleSession.referrerPolicy: "same-origin"])
     }
 
     func asset(_ name: String) -> Response {
@@ -59,7 +59,7 @@ struct Console {
         return Response(status: .ok, headers: [
             .contentType: file.contentType, .cacheControl: "no-cache", .eTag: file.etag,
             .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-            .xContentTypeOptions: "nosniff", ConsoleSession.referrerPolicy: "no-referrer",
+            .xContentTypeOptions: "nosniff", ConsoleSession.referrerPolicy: "same-origin",
         ], body: .init(byteBuffer: ByteBuffer(bytes: file.bytes)))
     }
 }

@@ -8,7 +8,8 @@ enum ConsoleSession {
     static let tokenCookie = "intermesh_session"
     static let csrfCookie = "intermesh_csrf"
     static let csrfHeader = HTTPField.Name("X-Intermesh-CSRF")!
-    /// Pages and redirects send no referrer: a one-time sign-in link must not travel on.
+    /// Pages and redirects send a referrer only to this server: a one-time sign-in link must not travel on. (Not
+    /// `no-referrer`: under it a browser sends `Origin: null` with a form, and the sign-in form would be refused.)
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
     /// How long a console sign-in lasts (the token's own expiry ends it sooner).
     static let lifetime = 8 * 3600

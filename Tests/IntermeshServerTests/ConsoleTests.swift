@@ -167,4 +167,29 @@ import Testing
         let agent: TokenResponse = try await api.post("/v1/tokens", json: ["role": "agent", "run": "demo", "site": "alpha"])
         await expectError(403, "forbidden") { _ = try await server.client(token: agent.token).get("/v1/runs/demo/view") as RunView }
     }
+
+    @Test func theViewStreamCarriesTheViewTheSeriesAndTheEventsAndEndsWhenTheServerStops() async throws {
+        defer { Task { try? await http.shutdown() } }
+        _ = try await server.client().post("/v1/runs", json: ["spec": spec()]) as ApplyResponse
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/v1/runs/demo/view?watch=true")
+        request.headers.add(name: "Authorization", value: "Bearer \(server.adminToken)")
+        let response = try await http.execute(request, timeout: .seconds(60))
+        #expect(response.headers["content-type"].first == "text/event-stream")
+        var text = ""
+        var parts = response.body.makeAsyncIterator()
+        while !(text.contains("event: view") && text.contains("event: series") && text.contains("event: event")) {
+            guard let part = try await parts.next() else { break }
+            text += String(buffer: part)
+        }
+        #expect(text.contains("event: view\ndata: {"))
+        #expect(text.contains("id: 1\nevent: event\ndata: {"), "the run's first event, with its id")
+
+        // An open stream does not hold the server's graceful shutdown: SIGTERM ends the stream and the process.
+        let process = try #require(server.process)
+        process.terminate()
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!process.isRunning, "the server exits with a stream open")
+        while let part = try? await parts.next() { _ = part }
+    }
 }

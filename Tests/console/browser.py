@@ -1,4 +1,5 @@
 """Debian's Chromium under Selenium, headless, with Debian's chromedriver: nothing is downloaded at run time."""
+import base64
 import os
 import sys
 import time
@@ -23,9 +24,12 @@ def chromium(width=1400, height=1000):
 
 
 def screenshot(driver, name):
+    """The whole page, not only the window (Chromium's DevTools protocol)."""
     os.makedirs(ARTIFACTS, exist_ok=True)
     path = os.path.join(ARTIFACTS, name + ".png")
-    driver.save_screenshot(path)
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    with open(path, "wb") as file:
+        file.write(base64.b64decode(shot["data"]))
     print(f"  screenshot {path}")
     return path
 

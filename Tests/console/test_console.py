@@ -105,7 +105,8 @@ class ConsoleTests(unittest.TestCase):
         back = "const cell = document.querySelector('.slot[data-slot=\"gamma/0\"]'); return cell.dataset.health === 'live' && cell.textContent.includes('inc 2')"
         self.assertTrue(wait(driver, back, 120), "gamma/0 comes back as incarnation 2\n" + self.output())
         self.assertTrue(driver.execute_script("return window.sameDocument === true"), "no reload happened")
-        print(f"  gamma/0 on the page: {driver.execute_script('return window.seenHealth[\"gamma/0\"]')}")
+        seen = driver.execute_script("return window.seenHealth['gamma/0']")
+        print(f"  gamma/0 on the page: {seen}")
 
         # A hot apply shows in the rollout panel and in the history with its field diff.
         path = os.path.join(up.directory, "hot.yaml")
@@ -160,9 +161,11 @@ class ConsoleTests(unittest.TestCase):
         driver.delete_all_cookies()
         driver.get(up.url + "/")
         self.assertTrue(wait(driver, "return document.body.dataset.page === 'sign-in'", 15))
-        driver.find_element(By.ID, "token").send_keys(token.strip().splitlines()[-1])
+        viewer_token = re.search(r"imt_\w+", token).group(0)
+        driver.find_element(By.ID, "token").send_keys(viewer_token)
         driver.find_element(By.ID, "sign-in").click()
-        self.assertTrue(wait(driver, "return document.querySelector('#runs tr[data-run]')", 30), "the viewer sees the runs")
+        self.assertTrue(wait(driver, "return document.querySelector('#runs tr[data-run]')", 30),
+                        f"the viewer sees the runs: {driver.current_url}: {driver.page_source[:500]}")
         self.assertIn("viewer", driver.find_element(By.ID, "who").text)
         self.open_run()
         self.assertTrue(wait(driver, "return document.querySelector('#summary .facts')", 30))

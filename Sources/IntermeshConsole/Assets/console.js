@@ -71,6 +71,12 @@ function confirmAction(title, text) {
 
 const canOperate = () => state.who && (state.who.role === "operator" || state.who.role === "admin");
 
+function duration(seconds) {
+  if (seconds < 1) return `${(seconds * 1000).toPrecision(2)} ms`;
+  if (seconds < 120) return `${seconds.toFixed(1)} s`;
+  return `${(seconds / 60).toFixed(1)} min`;
+}
+
 function age(date, now) {
   if (!date) return "never";
   const seconds = Math.max(0, ((now ? new Date(now) : new Date()) - new Date(date)) / 1000);
@@ -97,6 +103,8 @@ async function start() {
 
 function route() {
   closeStreams();
+  delete document.body.dataset.renderedAt;
+  delete document.body.dataset.chartsAt;
   clearInterval(state.refresh);
   const match = location.hash.match(/^#\/runs\/([^/]+)$/);
   if (match) return runPage(decodeURIComponent(match[1]));
@@ -148,6 +156,7 @@ async function runsPage() {
         h("table", { id: "runs" },
           h("thead", {}, h("tr", {}, ["Run", "Phase", "Conditions", "Revision", "Replicas live", "Outer step", "Last quorum"].map((title) => h("th", {}, title)))),
           h("tbody", {}, rows))));
+    if (!document.body.dataset.renderedAt) document.body.dataset.renderedAt = String(performance.now());
   };
   await load();
   // The list is small and changes slowly: it is read again every 5 s while it is open.
@@ -183,21 +192,22 @@ function runPage(name) {
     renderRollout(page);
     const key = `${page.view.activeRevision}/${page.view.generation}/${page.view.rollout.rollout ? page.view.rollout.rollout.phase : ""}`;
     if (key !== page.historyKey) { page.historyKey = key; loadHistory(page); }
-    if (!document.body.dataset.renderedAt) {
-      document.body.dataset.renderedAt = String(performance.now());
-      performance.mark("intermesh-view-rendered");
-    }
+    // When the first view is drawn, in milliseconds since the page began to load (the benchmark reads it).
+    if (!document.body.dataset.renderedAt) document.body.dataset.renderedAt = String(performance.now());
   });
-  views.addEventListener("series", (message) => { page.series = JSON.parse(message.data); renderCharts(page); });
-  views.onerror = () => { if (views.readyState === EventSource.CLOSED) toast("The live view closed; reload the page.", true); };
-  const events = new EventSource(`${base}/events?follow=true&named=false`);
-  events.onmessage = (message) => {
+  views.addEventListener("event", (message) => {
     page.events.push(JSON.parse(message.data));
     if (page.events.length > 2000) page.events.splice(0, page.events.length - 2000);
     clearTimeout(page.eventsTimer);
     page.eventsTimer = setTimeout(() => renderEvents(page), 100);
-  };
-  state.streams.push(views, events);
+  });
+  views.addEventListener("series", (message) => {
+    page.series = JSON.parse(message.data);
+    renderCharts(page);
+    if (!document.body.dataset.chartsAt) document.body.dataset.chartsAt = String(performance.now());
+  });
+  views.onerror = () => { if (views.readyState === EventSource.CLOSED) toast("The live view closed; reload the page.", true); };
+  state.streams.push(views);
 }
 
 function renderSummary(page) {
@@ -252,14 +262,14 @@ function renderMesh(page) {
   const sites = view.sites.map((site) => {
     const live = site.slots.filter((slot) => slot.health === "live").length;
     return h("div", { class: "site", dataset: { site: site.name } },
-      h("h3", {}, site.name, h("small", {}, `${site.region ? site.region + " · " : ""}${site.launcher} · ${site.bandwidth}${site.syncSeconds ? ` · sync ≈ ${site.syncSeconds.toFixed(2)} s` : ""} · ${live} of ${site.slots.length} live`)),
+      h("h3", {}, site.name, h("small", {}, `${site.region ? site.region + " · " : ""}${site.launcher} · ${site.bandwidth}${site.syncSeconds != null ? ` · outer sync ≈ ${duration(site.syncSeconds)}` : ""} · ${live} of ${site.slots.length} live`)),
       h("div", { class: "slots" }, site.slots.map((slot) => h("div", {
         class: "slot", dataset: { slot: slot.slot, health: slot.health, state: slot.state || "" },
         title: slot.member ? `member ${slot.member}` : "no member",
       },
       h("span", { class: "health" }, slot.health),
       h("b", {}, slot.slot), h("br"),
-      slot.member ? `${slot.member.slice(0, 8)} · inc ${slot.incarnation}` : "no member", h("br"),
+      slot.member ? `${slot.member.slice(0, 8)} · inc ${slot.incarnation}` : slot.lastMember ? `was ${slot.lastMember.slice(0, 8)}` : "never launched", h("br"),
       slot.state ? `${slot.state} · step ${slot.outerStep}` : "", h("br"),
       slot.member ? `rev ${slot.activeRevision ?? "?"}${slot.acknowledged && slot.acknowledged !== slot.activeRevision ? ` (loaded ${slot.acknowledged})` : ""} · ${age(slot.lastHeartbeat, view.now)}` : ""))));
   });
@@ -277,7 +287,7 @@ function renderRollout(page) {
     children.push(h("p", { id: "rollout-line" },
       h("b", {}, `Revision ${rollout.revision}`), ` from ${rollout.from} · `, h("span", { class: `badge ${rollout.strategy}` }, rollout.strategy),
       h("span", { class: `badge ${rollout.phase}`, id: "rollout-phase" }, rollout.phase),
-      rollout.activationStep != null ? ` activates at outer step ${rollout.activationStep}` : ""),
+      rollout.activationStep != null ? ` ${rollout.phase === "complete" ? "active from" : "activates at"} outer step ${rollout.activationStep}` : ""),
     h("p", { class: "muted" }, `${rollout.summary} · applied by ${rollout.appliedBy}`),
     rollout.reason ? h("p", {}, rollout.reason) : null);
     const gate = page.view.gate;
@@ -297,7 +307,7 @@ function renderRollout(page) {
       h("td", {}, h("div", { class: "progress", title: `${site.active} of ${site.members}` },
         h("div", { dataset: { fraction: site.members ? site.active / site.members : 0 } }))),
       h("td", {}, site.pendingRestarts != null ? String(site.pendingRestarts) : "—"))))));
-  $("#rollout").replaceChildren(...children);
+  $("#rollout").replaceChildren(...children.filter(Boolean));
   for (const bar of document.querySelectorAll("#rollout-sites .progress > div")) bar.style.width = `${Math.round(Number(bar.dataset.fraction) * 100)}%`;
 }
 
@@ -367,21 +377,33 @@ function chart(id, title, lines, options) {
   if (options.integer) y0 = Math.min(0, y0);
   const sx = (x) => left + (x - x0) / (x1 - x0) * (width - left - right);
   const sy = (y) => height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom);
-  for (let tick = 0; tick <= 4; tick++) {
-    const y = y0 + (y1 - y0) * tick / 4, x = x0 + (x1 - x0) * tick / 4;
+  // Outer steps (and quorum sizes) are whole numbers: their ticks fall on whole numbers, each once.
+  const wholeTicks = (from, to) => {
+    const step = Math.max(1, Math.ceil((to - from) / 5));
+    const ticks = [];
+    for (let value = Math.ceil(from); value <= to; value += step) ticks.push(value);
+    return ticks;
+  };
+  const yTicks = options.integer ? wholeTicks(y0, y1) : [0, 1, 2, 3, 4].map((tick) => y0 + (y1 - y0) * tick / 4);
+  for (const y of yTicks) {
     svg.append(h("line", { class: "grid", x1: left, x2: width - right, y1: sy(y), y2: sy(y) }),
-      h("text", { x: left - 4, y: sy(y) + 3, "text-anchor": "end" }, options.integer ? String(Math.round(y)) : y.toPrecision(3)),
-      h("text", { x: sx(x), y: height - bottom + 14, "text-anchor": "middle" }, String(Math.round(x))));
+      h("text", { x: left - 4, y: sy(y) + 3, "text-anchor": "end" }, options.integer ? String(y) : y.toPrecision(3)));
   }
+  for (const x of wholeTicks(x0, x1)) svg.append(h("text", { x: sx(x), y: height - bottom + 14, "text-anchor": "middle" }, String(x)));
   svg.append(h("line", { class: "axis", x1: left, x2: left, y1: top, y2: height - bottom }),
     h("line", { class: "axis", x1: left, x2: width - right, y1: height - bottom, y2: height - bottom }),
     h("text", { x: width - right, y: height - 2, "text-anchor": "end" }, "outer step"));
   lines.forEach((line, index) => {
     if (line.points.length === 0) return;
+    const color = COLORS[index % COLORS.length];
     svg.append(h("polyline", {
-      stroke: COLORS[index % COLORS.length], dataset: { series: line.name },
+      stroke: color, dataset: { series: line.name },
       points: line.points.map((point) => `${sx(point[0]).toFixed(1)},${sy(point[1]).toFixed(1)}`).join(" "),
     }));
+    // A few points are drawn as dots too: a series of one point has no line to show.
+    if (line.points.length <= 40 && lines.length <= 20) {
+      for (const point of line.points) svg.append(h("circle", { cx: sx(point[0]).toFixed(1), cy: sy(point[1]).toFixed(1), r: 2.5, fill: color }));
+    }
   });
   const legend = lines.slice(0, 12).map((line, index) => h("span", {}, h("i", { dataset: { color: COLORS[index % COLORS.length] } }), line.name));
   if (lines.length > 12) legend.push(h("span", {}, `and ${lines.length - 12} more`));
@@ -391,3 +413,5 @@ function chart(id, title, lines, options) {
 }
 
 document.addEventListener("DOMContentLoaded", start);
+// A page left behind closes its stream at once: the browser's few connections to the server are for the next page.
+window.addEventListener("pagehide", closeStreams);
