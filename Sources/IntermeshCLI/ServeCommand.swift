@@ -172,6 +172,7 @@ struct ServeCommand: AsyncParsableCommand {
             let shown = lighthouse == nil ? nil : await plane.lighthousePort.wait()
             let lighthouse = shown.map { ", Lighthouse (torchft) on \(host):\($0)" } ?? ""
             Terminal.stdout.write("intermesh serve: listening on \(scheme)://\(host):\(port)\(lighthouse), data in \(shownDirectory)\n")
+            Terminal.stdout.write("intermesh serve: console at \(scheme)://\(host):\(port)/ (sign in with a token)\n")
         }
         try await app.runService()
     }
