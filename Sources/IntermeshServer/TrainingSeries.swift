@@ -24,26 +24,34 @@ public actor TrainingSeries {
     /// Adds each beat's loss at its outer step, and its evaluation losses per source (the first report of a step:
     /// every member of a quorum evaluates the same global parameters).
     public func record(run: String, beats: [MemberBeat]) {
-        var series = runs[run] ?? Series()
+        // Most beats carry nothing new to chart (agents' beats, the steps between two outer steps).
+        guard beats.contains(where: { $0.loss != nil || $0.evalBySource != nil }) else { return }
+        Self.record(beats, into: &runs[run, default: Series()])
+    }
+
+    /// Mutates the run's series in place: a copy of it per heartbeat would copy every slot's points.
+    static func record(_ beats: [MemberBeat], into series: inout Series) {
         var added = false
         for beat in beats {
             guard let step = beat.outerStep, step > 0 else { continue }
-            if let loss = beat.loss, loss.isFinite, series.loss[beat.slot] != nil || series.loss.count < Self.maxSlots {
-                added = Self.append(step: step, value: loss, to: &series.loss[beat.slot, default: []]) || added
+            if let loss = beat.loss, loss.isFinite, series.loss[beat.slot] != nil || series.loss.count < maxSlots {
+                added = append(step: step, value: loss, to: &series.loss[beat.slot, default: []]) || added
             }
             for (source, loss) in beat.evalBySource ?? [:] where loss.isFinite {
-                guard series.eval[source] != nil || series.eval.count < Self.maxSources else { continue }
+                guard series.eval[source] != nil || series.eval.count < maxSources else { continue }
                 if let last = series.eval[source]?.last, Int(last[0]) >= step { continue }
-                added = Self.append(step: step, value: loss, to: &series.eval[source, default: []]) || added
+                added = append(step: step, value: loss, to: &series.eval[source, default: []]) || added
             }
         }
         if added { series.version += 1 }
-        runs[run] = series
     }
 
     /// A quorum formed for `step`; the first answer of a step sets its time, later ones only its size.
     public func quorum(run: String, step: Int, size: Int, at time: Date) {
-        var series = runs[run] ?? Series()
+        Self.quorum(step: step, size: size, at: time, into: &runs[run, default: Series()])
+    }
+
+    static func quorum(step: Int, size: Int, at time: Date, into series: inout Series) {
         if let last = series.quorums.last, last.step == step {
             guard size > last.size else { return }
             series.quorums[series.quorums.count - 1].size = size
@@ -51,10 +59,9 @@ public actor TrainingSeries {
             // A step lower than the last one starts the run's history over (a run recreated under the same name).
             if let last = series.quorums.last, step < last.step { series.quorums.removeAll { $0.step >= step } }
             series.quorums.append(.init(step: step, size: size, at: time))
-            if series.quorums.count > Self.retention { series.quorums.removeFirst(series.quorums.count - Self.retention) }
+            if series.quorums.count > retention { series.quorums.removeFirst(series.quorums.count - retention) }
         }
         series.version += 1
-        runs[run] = series
     }
 
     public func lastQuorum(run: String) -> Date? {

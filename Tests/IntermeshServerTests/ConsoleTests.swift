@@ -192,4 +192,31 @@ import Testing
         #expect(!process.isRunning, "the server exits with a stream open")
         while let part = try? await parts.next() { _ = part }
     }
+
+    @Test func aCanarysGateShowsTheCanariesLossAgainstTheOthersAndTheTolerance() async throws {
+        defer { Task { try? await http.shutdown() } }
+        let api = server.client()
+        let base = spec() + "  rollout: {canarySites: [alpha], promotion: {lossTolerance: 0.1}}\n"
+        _ = try await api.post("/v1/runs", json: ["spec": base]) as ApplyResponse
+        func beat(step: Int, revision: Int, alpha: Double, beta: Double) async throws {
+            _ = try await api.post("/v1/runs/demo/sites/alpha/heartbeats", HeartbeatBody(members: [
+                MemberBeat(id: "m-a0", slot: "alpha/0", state: .training, outerStep: step, acknowledged: revision, activeRevision: revision, evalLoss: alpha),
+            ])) as HeartbeatResponse
+            _ = try await api.post("/v1/runs/demo/sites/beta/heartbeats", HeartbeatBody(members: [
+                MemberBeat(id: "m-b0", slot: "beta/0", state: .training, outerStep: step, acknowledged: 1, activeRevision: 1, evalLoss: beta),
+            ])) as HeartbeatResponse
+        }
+        try await beat(step: 1, revision: 1, alpha: 3, beta: 3)
+        let canary = base.replacingOccurrences(of: "{name: alpha, replicas: 1}", with: "{name: alpha, replicas: 1, innerLr: 2.5e-3}")
+        _ = try await api.post("/v1/runs", json: ["spec": canary]) as ApplyResponse
+        try await beat(step: 2, revision: 2, alpha: 2.4, beta: 2.0)
+        let view: RunView = try await api.get("/v1/runs/demo/view")
+        #expect(view.rollout.rollout?.strategy == .canary && view.rollout.rollout?.revision == 2)
+        let gate = try #require(view.gate)
+        #expect(gate.canarySites == ["alpha"] && gate.canaryLoss == 2.4 && gate.otherLoss == 2.0 && gate.tolerance == 0.1)
+
+        // History names the canary's field with its class and site.
+        let history: [HistoryEntry] = try await api.get("/v1/runs/demo/rollout/history")
+        #expect(history[1].fields == [FieldChange(path: "spec.sites[alpha].innerLr", kind: "+", old: nil, new: "0.0025", changeClass: "site-local", site: "alpha")])
+    }
 }
