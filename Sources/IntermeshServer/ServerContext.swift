@@ -69,15 +69,16 @@ public struct ServerContext: RequestContext {
     }
 }
 
-/// Verifies `Authorization: Bearer imt_...` against the store, or the console's session cookie; every /v1 route but
-/// the OpenAPI document needs one. A write with the cookie must also pass the console's cross-site check.
+/// Verifies `Authorization: Bearer imt_...` against the store, or the console's session cookie; every route but the
+/// OpenAPI document and the console's own page, assets and sign-in needs one. A write with the cookie must also pass
+/// the console's cross-site check.
 struct AuthMiddleware: RouterMiddleware {
     let store: any Store
     let now: @Sendable () -> Date
 
     func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        if !path.hasPrefix("/v1/") || path == "/v1/openapi.json" { return try await next(request, context) }
+        if path == "/" || path.hasPrefix("/console/") || path == "/v1/openapi.json" { return try await next(request, context) }
         let text: String
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
