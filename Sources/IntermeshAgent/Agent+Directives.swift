@@ -104,6 +104,11 @@ extension Agent {
         environment["INTERMESH_SLOT"] = replica.slot
         environment["INTERMESH_REVISION"] = String(revision)
         environment["INTERMESH_AGENT_DIR"] = config.stateDirectory.path
+        // A replica on this machine can tell whether its agent is alive (faultPolicy.orphanTimeout); elsewhere it
+        // knows its agent only through the control plane.
+        if ReplicaProcess.runsOnThisMachine(host: replica.host, launcher: sitePlan.launcher) {
+            environment["INTERMESH_AGENT_PID"] = String(getpid())
+        }
         environment["INTERMESH_CHECKPOINT_DIR"] = config.stateDirectory.appendingPathComponent("checkpoints/\(name)").path
         let banner = "=== \(Timestamps.format(Date())) incarnation \(incarnation) of \(replica.slot), member \(member), revision \(revision)\n"
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }

@@ -70,7 +70,7 @@ public final class LighthouseRelay: Sendable {
     /// network; on loopback, only one on the agent's machine (a Slurm job's node is not known). The others keep the
     /// active server's own address.
     public func reaches(host: String, launcher: LauncherSpec.Kind) -> Bool {
-        !isLoopback || (launcher != .slurm && Self.loopback.contains(host))
+        !isLoopback || ReplicaProcess.runsOnThisMachine(host: host, launcher: launcher)
     }
 
     /// Where new connections go; a change closes every connection relayed to the old target. Returns whether it

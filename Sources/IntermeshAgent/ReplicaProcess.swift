@@ -2,10 +2,17 @@
 import Glibc
 #endif
 import Foundation
+import IntermeshSpec
 
 /// Starting and signalling replica processes. Each replica runs in a process group of its own, so that a
 /// stop reaches every process of it (an `mpirun` and its ranks) and a Ctrl-C aimed at the agent does not.
 public enum ReplicaProcess {
+    /// Whether a replica planned on `host` runs on the agent's machine: a loopback host, and not a Slurm job (its
+    /// node is not known).
+    public static func runsOnThisMachine(host: String, launcher: LauncherSpec.Kind) -> Bool {
+        launcher != .slurm && LighthouseRelay.loopback.contains(host)
+    }
+
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }

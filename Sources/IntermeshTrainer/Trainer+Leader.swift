@@ -39,6 +39,7 @@ extension Trainer {
         case let .managed(server, token, memberId, incarnation):
             let managed = ManagedMembership(server: server, token: token, plan: config.plan, revision: config.settings.revision, slot: config.replica.slot,
                                             memberId: memberId, incarnation: incarnation, peers: config.peers, me: me,
+                                            agentPid: ProcessInfo.processInfo.environment["INTERMESH_AGENT_PID"].flatMap { Int32($0) },
                                             shouldStop: { stopRequested != 0 })
             try managed.start()
             membership = managed
@@ -199,7 +200,13 @@ extension Trainer {
     }
 
     func checkpointIfDue() {
-        guard let store, outerStep % settings.checkpointEvery == 0 else { return }
+        guard outerStep % settings.checkpointEvery == 0 else { return }
+        checkpointNow()
+    }
+
+    /// Writes the global parameters and outer-optimizer state of the last outer step.
+    func checkpointNow() {
+        guard let store else { return }
         do {
             try store.write(snapshot)
             TrainerLog.emit("checkpoint", ["outer_step": outerStep, "hash": TrainerSnapshot.hash(global)])

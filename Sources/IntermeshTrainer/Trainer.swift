@@ -156,6 +156,11 @@ public final class Trainer {
                     header = [Int64(outerStep), Int64(innerStep), recovered ? 1 : 0, drain ? 2 : 0]
                 } catch MembershipError.stopped {
                     header = [Int64(outerStep), Int64(innerStep), 0, 1]
+                } catch let MembershipError.orphaned(seconds) {
+                    // Nobody will relaunch or stop this replica: it keeps what it has and frees its GPUs.
+                    TrainerLog.emit("orphaned", ["outer_step": outerStep, "silent_seconds": seconds])
+                    checkpointNow()
+                    header = [Int64(outerStep), Int64(innerStep), 0, 4]
                 } catch let MembershipError.staleRevision(step, revision) {
                     // This step trains with a revision this replica heard of too late: its inner steps are
                     // dropped, and every rank trains the step again from the global parameters with it.
@@ -171,7 +176,7 @@ public final class Trainer {
             }
             if header[3] != 0 {
                 // Stopped while waiting for a quorum: nothing of this outer step was applied.
-                if group.isLeader { leave(reason: "signal") }
+                if group.isLeader { leave(reason: header[3] == 4 ? "orphaned" : "signal") }
                 return 0
             }
         }

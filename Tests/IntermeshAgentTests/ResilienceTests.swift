@@ -61,6 +61,43 @@ import Testing
         try await up.wait("every process gone", timeout: 10) { up.processes().isEmpty }
     }
 
+    /// `faultPolicy.orphanTimeout`: with the control plane gone, replicas train on while their agent lives; once the
+    /// agent is gone too, each checkpoints and stops by itself after the timeout instead of holding its machine forever.
+    @Test func aReplicaThatLostItsAgentAndTheControlPlaneCheckpointsAndStops() async throws {
+        let up = UpProcess(port: 7752)
+        defer { up.cleanUp() }
+        try up.up(try localSpec(replacing: [("    joinTimeout: 20s\n", "    joinTimeout: 20s\n    orphanTimeout: 8s\n")]))
+        try await up.wait("3 replicas training", timeout: 120) { try await up.members("local-demo").filter { $0.outerStep >= 2 }.count == 3 }
+        let sites = ["alpha", "beta", "gamma"]
+        let replicas = try sites.map { site in Int32(try #require(up.replicas(site: site).first?["pid"] as? Int)) }
+        let agents = sites.flatMap { agentPids(up, site: $0) }
+        #expect(agents.count == 3)
+
+        // The control plane dies (up, which embeds it, with SIGKILL): the agents live on, and so do the replicas.
+        let embedding = try #require(up.process?.processIdentifier)
+        kill(embedding, SIGKILL)
+        up.process?.waitUntilExit()
+        try await Task.sleep(for: .seconds(16))
+        #expect(replicas.allSatisfy { kill($0, 0) == 0 }, "replicas whose agent lives keep waiting for the control plane")
+
+        // Their agents die too: past the timeout each replica checkpoints and stops.
+        for agent in agents { kill(agent, SIGKILL) }
+        try up.wait("every replica stopped by itself", timeout: 90) { replicas.allSatisfy { kill($0, 0) != 0 || Self.isZombie($0) } }
+        for site in sites {
+            let log = up.log(site: site)
+            let orphaned = try #require(log.last { $0["event"] as? String == "orphaned" }, "\(site) logs that it was orphaned")
+            #expect((orphaned["silent_seconds"] as? Int ?? 0) > 8)
+            let step = orphaned["outer_step"] as? Int ?? -1
+            #expect(log.contains { $0["event"] as? String == "checkpoint" && $0["outer_step"] as? Int == step }, "\(site) checkpointed step \(step)")
+            #expect(log.last { $0["event"] as? String == "leave" }?["reason"] as? String == "orphaned")
+        }
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        let stat = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/stat") ?? Data(), as: UTF8.self)
+        return stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true
+    }
+
     @Test func trainingOutlivesAControlPlaneRestart() async throws {
         let up = UpProcess(port: 7743)
         defer { up.cleanUp() }

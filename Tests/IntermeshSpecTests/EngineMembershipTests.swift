@@ -37,6 +37,27 @@ import Testing
         #expect(loaded.diagnostics.contains { $0.isError && $0.description.contains(message) }, "\(loaded.diagnostics)")
     }
 
+    /// `faultPolicy.orphanTimeout`: only an engine that speaks the protocol can honour it, and it outlasts a
+    /// heartbeat timeout; unset, it stays out of the canonical form (specs keep their content hash).
+    @Test(arguments: [
+        ("    kind: reference\n", "", nil as String?),
+        ("    kind: reference\n", "  faultPolicy: {orphanTimeout: 2m}\n", nil),
+        ("    kind: reference\n", "  faultPolicy: {orphanTimeout: 10s}\n", "orphanTimeout 10s must be longer than heartbeatTimeout 10s"),
+        ("    kind: torchft\n    entrypoint: train.py\n", "  faultPolicy: {orphanTimeout: 2m}\n", "orphanTimeout is honoured by engines that speak Intermesh's protocol"),
+        ("    kind: prime\n", "  faultPolicy: {orphanTimeout: 2m}\n", "this engine's membership is process"),
+    ])
+    func orphanTimeout(engine: String, policy: String, error: String?) throws {
+        let loaded = SpecLoader().load(name: "spec.yaml", text: Self.engine(engine) + policy)
+        guard let error else {
+            let run = try #require(loaded.validRun, "\(loaded.diagnostics)")
+            #expect(run.spec.faultPolicy.orphanTimeout == (policy.isEmpty ? nil : .seconds(120)))
+            #expect(String(decoding: run.canonicalJSON(), as: UTF8.self).contains("orphanTimeout") == !policy.isEmpty)
+            return
+        }
+        #expect(loaded.validRun == nil)
+        #expect(loaded.diagnostics.contains { $0.isError && $0.description.contains(error) }, "\(loaded.diagnostics)")
+    }
+
     @Test(arguments: [
         ("spec.training.innerSteps", ChangeClass.hot, ChangeClass.restart(site: nil)),
         ("spec.training.outerOptimizer.lr", .hot, .restart(site: nil)),

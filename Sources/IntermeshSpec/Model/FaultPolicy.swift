@@ -14,6 +14,11 @@ public struct FaultPolicy: SpecObject, Hashable, Codable {
     public var quorumTick: DurationValue
     public var belowMinReplicas: BelowMinReplicas
     public var restart: RestartPolicy
+    /// How long a replica that has lost both its agent and the control plane trains on before it checkpoints and
+    /// stops by itself; nil: `defaultOrphanTimeout`. Kept out of the canonical form when unset, so specs that do not
+    /// name it keep their content hash.
+    public var orphanTimeout: DurationValue?
+    public static let defaultOrphanTimeout = DurationValue.seconds(600)
 
     public static let schema = ObjectSchema("faultPolicy", doc: "Heartbeats, quorum and restarts.", fields: [
         FieldSchema("heartbeatInterval", .duration, default: .string("2s"), doc: "How often members heartbeat; a new value reaches running members at the rollout's activation step."),
@@ -25,6 +30,8 @@ public struct FaultPolicy: SpecObject, Hashable, Codable {
         FieldSchema("belowMinReplicas", .enumeration(BelowMinReplicas.allCases.map(\.rawValue)), default: .string("wait"),
                     doc: "`wait` (hold outer steps, condition Degraded) or `stop` (stop the run once below minReplicas for longer than joinTimeout)."),
         FieldSchema("restart", .object(RestartPolicy.schema), doc: "Restart budget of each replica slot."),
+        FieldSchema("orphanTimeout", .duration,
+                    doc: "How long a replica that reaches neither its agent nor the control plane waits before it checkpoints and stops by itself, instead of holding its GPUs forever; 10m when not set; longer than heartbeatTimeout. Engines that speak Intermesh's protocol (the reference engine) honour it; setting it for another engine is an error."),
     ])
 
     public init(from reader: ObjectReader) {
@@ -35,6 +42,7 @@ public struct FaultPolicy: SpecObject, Hashable, Codable {
         quorumTick = reader.duration("quorumTick") ?? .seconds(0.1)
         belowMinReplicas = reader.enumeration("belowMinReplicas") ?? .wait
         restart = reader.object("restart")
+        orphanTimeout = reader.duration("orphanTimeout")
     }
 }
 

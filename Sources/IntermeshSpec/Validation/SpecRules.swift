@@ -83,6 +83,17 @@ public enum SpecRules {
         if policy.quorumTick.milliseconds <= 0 {
             out.append(ctx.error("quorumTick must be above 0", at: "spec.faultPolicy.quorumTick"))
         }
+        if let orphan = policy.orphanTimeout {
+            if orphan <= policy.heartbeatTimeout {
+                out.append(ctx.error("orphanTimeout \(orphan) must be longer than heartbeatTimeout \(policy.heartbeatTimeout)",
+                                     at: "spec.faultPolicy.orphanTimeout"))
+            }
+            // Only a replica that speaks the protocol knows it lost the control plane; anything else would ignore it.
+            if !run.spec.engine.membership.takesHotChanges {
+                out.append(ctx.error("orphanTimeout is honoured by engines that speak Intermesh's protocol (membership native); "
+                                     + "this engine's membership is \(run.spec.engine.membership.rawValue)", at: "spec.faultPolicy.orphanTimeout"))
+            }
+        }
         return out
     }
 

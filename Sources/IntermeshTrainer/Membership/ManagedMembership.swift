@@ -3,6 +3,7 @@ import IntermeshAPI
 import IntermeshClient
 import IntermeshControl
 import IntermeshPlan
+import IntermeshSpec
 
 /// Membership through the control plane (`intermesh serve`): heartbeats with a deathrattle, a long-polled
 /// quorum per outer step, announced joins, and donors it assigns. Peers are learnt from the control plane's
@@ -40,9 +41,17 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     /// The revision the control plane said a step trains with, when it refused this member's (the member
     /// heard of the change too late); wins over the schedule, which may not have arrived yet.
     var pinned: (step: Int, revision: Int)?
+    /// When the control plane last answered this member.
+    var lastContact = Date()
+    /// Seconds without the control plane and the agent after which the member stops (`faultPolicy.orphanTimeout`).
+    var orphanTimeout: Double
+    /// The agent's process, when it runs on this machine (`INTERMESH_AGENT_PID`); nil when it cannot be seen from here.
+    let agentPid: Int32?
 
     public init(server: String, token: String, plan: Plan, revision: Int, slot: String, memberId: String, incarnation: Int, peers: [PeerAddress],
-                me: PeerAddress, shouldStop: @escaping @Sendable () -> Bool) {
+                me: PeerAddress, agentPid: Int32? = nil, shouldStop: @escaping @Sendable () -> Bool) {
+        self.agentPid = agentPid
+        orphanTimeout = (plan.run.spec.faultPolicy.orphanTimeout ?? FaultPolicy.defaultOrphanTimeout).seconds
         activeRevision = revision
         if revision > 0 { loaded[revision] = plan }
         client = APIClient(server: server, token: token, environment: [:], timeout: .seconds(10), transport: transport)
@@ -138,11 +147,10 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         } catch let error as APIClientError where error.status != 0 {
             throw MembershipError.noQuorum("heartbeat refused (\(error.status)): \(error.message)")
         }
-        if answer.drain.contains(memberId) {
-            lock.lock()
-            draining = true
-            lock.unlock()
-        }
+        lock.lock()
+        lastContact = Date()
+        if answer.drain.contains(memberId) { draining = true }
+        lock.unlock()
         if adopt(answer.schedule), !leaving { try beat(leaving: false) }
     }
 
@@ -225,6 +233,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         if let plan = loaded[activeRevision] {
             revisionHash = plan.contentHash
             interval = plan.run.spec.faultPolicy.heartbeatInterval.seconds
+            orphanTimeout = (plan.run.spec.faultPolicy.orphanTimeout ?? FaultPolicy.defaultOrphanTimeout).seconds
         }
         if let evalLoss { self.evalLoss = evalLoss }
         lock.unlock()
@@ -257,6 +266,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         let (run, site) = (self.run, self.site)
         while Date() < deadline {
             if shouldStop() { throw MembershipError.stopped }
+            if let silent = orphanedFor() { throw MembershipError.orphaned(seconds: Int(silent)) }
             lock.lock()
             let request = QuorumRequest(step: step, slot: slot, failed: failed?.id, revision: activeRevision > 0 ? activeRevision : nil)
             lock.unlock()
@@ -270,6 +280,9 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 1)
                 continue
             }
+            lock.lock()
+            lastContact = Date()
+            lock.unlock()
             switch answer.status {
             case .formed:
                 guard let decision = answer.quorum else { throw MembershipError.noQuorum("a formed quorum without its decision") }
@@ -289,6 +302,18 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             }
         }
         throw MembershipError.noQuorum("no quorum for outer step \(step)")
+    }
+
+    /// Seconds since the control plane last answered, once that is past `orphanTimeout` and the agent is gone too
+    /// (a replica whose agent is not on this machine knows it only through the control plane); nil otherwise.
+    func orphanedFor(now: Date = Date()) -> Double? {
+        lock.lock()
+        let silent = now.timeIntervalSince(lastContact)
+        let timeout = orphanTimeout
+        lock.unlock()
+        guard silent > timeout else { return nil }
+        if let agentPid, kill(agentPid, 0) == 0 || errno == EPERM { return nil }
+        return silent
     }
 
     public func intend(step: Int) throws {

@@ -74,6 +74,8 @@ public enum MembershipError: Error, CustomStringConvertible {
     case noQuorum(String)
     /// A stop signal arrived while waiting.
     case stopped
+    /// Neither the control plane (for this many seconds, past `faultPolicy.orphanTimeout`) nor the agent answers.
+    case orphaned(seconds: Int)
 
     public var description: String {
         switch self {
@@ -81,6 +83,7 @@ public enum MembershipError: Error, CustomStringConvertible {
         case let .staleRevision(step, revision): return "outer step \(step) trains with revision \(revision), not this member's"
         case let .noQuorum(reason): return "no quorum: \(reason)"
         case .stopped: return "stopped while waiting for a quorum"
+        case let .orphaned(seconds): return "orphaned: no answer from the control plane for \(seconds) s, and the agent is gone"
         }
     }
 }
