@@ -53,8 +53,14 @@ import Testing
 
         /// kill -9 the active server; returns its index and when it died.
         func killActive() async throws -> (index: Int, at: Date) {
-            let info = try await client().serverInfo()
-            let index = try #require(ports.firstIndex { info.active == "http://127.0.0.1:\($0)" })
+            // A standby that started a moment ago may not know the active server yet: ask until one is named.
+            var named: Int?
+            try await up.wait("a server to name the active one", timeout: 30) {
+                let info = try await client().serverInfo()
+                named = ports.firstIndex { info.active == "http://127.0.0.1:\($0)" }
+                return named != nil
+            }
+            let index = try #require(named)
             let process = try #require(processes[index])
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
