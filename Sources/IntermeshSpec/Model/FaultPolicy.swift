@@ -19,6 +19,8 @@ public struct FaultPolicy: SpecObject, Hashable, Codable {
     /// name it keep their content hash.
     public var orphanTimeout: DurationValue?
     public static let defaultOrphanTimeout = DurationValue.seconds(600)
+    /// The orphan timeout in effect: the spec's, else the default.
+    public var effectiveOrphanTimeout: DurationValue { orphanTimeout ?? Self.defaultOrphanTimeout }
 
     public static let schema = ObjectSchema("faultPolicy", doc: "Heartbeats, quorum and restarts.", fields: [
         FieldSchema("heartbeatInterval", .duration, default: .string("2s"), doc: "How often members heartbeat; a new value reaches running members at the rollout's activation step."),

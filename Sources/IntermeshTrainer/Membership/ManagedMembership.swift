@@ -51,7 +51,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     public init(server: String, token: String, plan: Plan, revision: Int, slot: String, memberId: String, incarnation: Int, peers: [PeerAddress],
                 me: PeerAddress, agentPid: Int32? = nil, shouldStop: @escaping @Sendable () -> Bool) {
         self.agentPid = agentPid
-        orphanTimeout = (plan.run.spec.faultPolicy.orphanTimeout ?? FaultPolicy.defaultOrphanTimeout).seconds
+        orphanTimeout = plan.run.spec.faultPolicy.effectiveOrphanTimeout.seconds
         activeRevision = revision
         if revision > 0 { loaded[revision] = plan }
         client = APIClient(server: server, token: token, environment: [:], timeout: .seconds(10), transport: transport)
@@ -233,7 +233,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         if let plan = loaded[activeRevision] {
             revisionHash = plan.contentHash
             interval = plan.run.spec.faultPolicy.heartbeatInterval.seconds
-            orphanTimeout = (plan.run.spec.faultPolicy.orphanTimeout ?? FaultPolicy.defaultOrphanTimeout).seconds
+            orphanTimeout = plan.run.spec.faultPolicy.effectiveOrphanTimeout.seconds
         }
         if let evalLoss { self.evalLoss = evalLoss }
         lock.unlock()
