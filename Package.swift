@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "intermesh", targets: ["intermesh"]),
         .executable(name: "intermesh-bench", targets: ["intermesh-bench"]),
         .executable(name: "intermesh-trainer", targets: ["intermesh-trainer"]),
+        .executable(name: "intermesh-fuzz", targets: ["intermesh-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -178,12 +179,17 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]
         ),
+        // Fuzz targets (the spec loader, the API's body decoders) and their driver; scripts/fuzz.sh builds it with libFuzzer.
+        .target(name: "IntermeshFuzzing", dependencies: ["IntermeshSpec", "IntermeshPlan", "IntermeshAPI"]),
+        .target(name: "CFuzzer"),
+        .executableTarget(name: "intermesh-fuzz", dependencies: ["IntermeshFuzzing", "CFuzzer"]),
         // Golden files for the tests that compare rendered output (plans, diffs, CLI output).
         .target(name: "GoldenFiles", path: "Tests/GoldenFiles"),
         // Services the tests start for themselves: a private PostgreSQL cluster.
         .target(name: "TestServices", dependencies: ["IntermeshTLS"], path: "Tests/TestServices"),
         .testTarget(name: "IntermeshAPITests", dependencies: ["IntermeshAPI"]),
         .testTarget(name: "IntermeshSpecTests", dependencies: ["IntermeshSpec"]),
+        .testTarget(name: "IntermeshFuzzingTests", dependencies: ["IntermeshFuzzing"]),
         .testTarget(name: "IntermeshPlanTests", dependencies: ["IntermeshPlan", "GoldenFiles"]),
         .testTarget(name: "IntermeshCLITests", dependencies: ["IntermeshCLI", "IntermeshAPI", "GoldenFiles"]),
         .testTarget(name: "IntermeshTrainerTests", dependencies: ["IntermeshTrainer", "IntermeshAPI"]),

@@ -132,12 +132,17 @@ public struct HeartbeatResponse: Codable, Sendable {
     public var drain: [String]
     /// From which outer step each revision is active (members load each and switch at its step).
     public var schedule: [RevisionSchedule.Entry]
+    /// Members of this request that were lost (silent past the heartbeat timeout and any disconnect grace) and whose
+    /// slots were relaunched: they were not recorded, get no quorum, and must stop without writing anything.
+    public var replaced: [String]?
 
-    public init(activeRevision: Int, contentHash: String, directives: [Directive], drain: [String], schedule: [RevisionSchedule.Entry]) {
+    public init(activeRevision: Int, contentHash: String, directives: [Directive], drain: [String], schedule: [RevisionSchedule.Entry],
+                replaced: [String]? = nil) {
         self.activeRevision = activeRevision
         self.contentHash = contentHash
         self.directives = directives
         self.drain = drain
+        self.replaced = replaced
         self.schedule = schedule
     }
 }

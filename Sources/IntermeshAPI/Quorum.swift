@@ -9,12 +9,15 @@ public struct QuorumRequest: Codable, Sendable {
     public var failed: UInt64?
     /// The revision the member trained this step with; a member on another revision than the step's is not admitted.
     public var revision: Int?
+    /// The asking member's id: a member lost and replaced (its slot relaunched) is refused with 409 `replaced`.
+    public var member: String?
 
-    public init(step: Int, slot: String, failed: UInt64? = nil, revision: Int? = nil) {
+    public init(step: Int, slot: String, failed: UInt64? = nil, revision: Int? = nil, member: String? = nil) {
         self.step = step
         self.slot = slot
         self.failed = failed
         self.revision = revision
+        self.member = member
     }
 }
 

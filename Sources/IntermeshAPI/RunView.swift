@@ -83,6 +83,8 @@ public struct SlotView: Codable, Sendable, Equatable {
         /// It had a member, and none is live now (it exited, or went silent past the heartbeat timeout): lost until a
         /// new incarnation checks in.
         case lost
+        /// Silent past the heartbeat timeout, within `faultPolicy.disconnectGrace`: out of quorums, its slot kept for it.
+        case disconnected
         /// Leaving: it said so (a deathrattle) or was told to drain.
         case leaving
         /// Never launched yet.

@@ -22,7 +22,14 @@ extension Agent {
         for directive in response.directives {
             switch directive.action {
             case .launch:
-                guard !state.replicas.contains(where: { $0.slot == directive.slot }) else { continue }
+                if let running = state.replicas.first(where: { $0.slot == directive.slot }) {
+                    // The control plane lost this incarnation (silent past the timeout and any disconnect grace) and
+                    // relaunches the slot: it stops first, so two incarnations never train one slot.
+                    if running.member == directive.member {
+                        requestStop(running.member, reason: directive.reason ?? "lost and replaced", drain: false)
+                    }
+                    continue
+                }
                 // Issued before this slot's last process ended: the control plane has not seen the exit yet.
                 if let ended = lastEnded[directive.slot], ended >= issued { continue }
                 guard let (sitePlan, replica) = plan.replica(slot: directive.slot), sitePlan.name == site else { continue }

@@ -296,6 +296,7 @@ public final class Agent: @unchecked Sendable {
         }
         lastProcessBeat = Date()
         guard !beats.isEmpty else { return }
-        _ = try await client.heartbeat(run: config.run, site: site, HeartbeatBody(members: beats))
+        let answer = try await client.heartbeat(run: config.run, site: site, HeartbeatBody(members: beats))
+        for member in answer.replaced ?? [] { requestStop(member, reason: "lost and replaced", drain: false) }
     }
 }

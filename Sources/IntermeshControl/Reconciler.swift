@@ -30,8 +30,9 @@ public struct ReconcileInput: Sendable {
 
 /// What to do, as plain data; an executor carries it out.
 public enum ReconcileAction: Sendable, Hashable {
-    /// Start a new incarnation of a slot at its site.
-    case launch(site: String, slot: String)
+    /// Start a new incarnation of a slot at its site; `replacing`: the incarnation it replaces was lost (silent past
+    /// the timeout and any disconnect grace), and is stopped first if it still runs.
+    case launch(site: String, slot: String, replacing: String?)
     /// Drain a member: it contributes its current outer step, then leaves.
     case stop(site: String, member: String, reason: String)
     /// Drop a member from membership now (it is gone or leaving).
@@ -46,6 +47,8 @@ public enum ReconcileAction: Sendable, Hashable {
 public enum ReconcileEvent: Sendable, Hashable {
     case memberLeft(member: String, slot: String)
     case memberLost(member: String, slot: String, silentFor: Int)
+    /// Silent past the heartbeat timeout, within `faultPolicy.disconnectGrace`: out of quorums, its slot kept.
+    case memberDisconnected(member: String, slot: String, silentFor: Int, grace: Int)
     case draining(member: String, slot: String, reason: String)
     case quarantined(slot: String, reason: String)
     /// Said by every pass until an agent acts on it.
@@ -66,16 +69,20 @@ public enum ReconcileEvent: Sendable, Hashable {
         }
     }
 
-    /// The member a drain is about, to log it once per member.
+    /// The member a drain or a disconnection is about, to log it once per member.
     public var drainedMember: String? {
-        if case let .draining(member, _, _) = self { return member }
-        return nil
+        switch self {
+        case let .draining(member, _, _), let .memberDisconnected(member, _, _, _): return member
+        default: return nil
+        }
     }
 
     public var message: String {
         switch self {
         case let .memberLeft(member, slot): return "member \(member) of \(slot) left"
         case let .memberLost(member, slot, silence): return "member \(member) of \(slot) lost: no heartbeat for \(silence)s"
+        case let .memberDisconnected(member, slot, silence, grace):
+            return "member \(member) of \(slot) disconnected: no heartbeat for \(silence)s; its slot is kept for \(grace)s (disconnectGrace)"
         case let .draining(member, slot, reason): return "draining member \(member) of \(slot): \(reason)"
         case let .quarantined(slot, reason): return "quarantined \(slot): \(reason)"
         case let .launching(slot): return "launching \(slot)"
@@ -110,6 +117,9 @@ public enum Reconciler {
         // Members: leaving or silent ones are evicted; ones the plan no longer wants are drained.
         var live: [String: MemberRecord] = [:]
         live.reserveCapacity(input.members.count)
+        // Slots whose member is disconnected (within the grace), and members lost this pass by slot.
+        var disconnected: [String: MemberRecord] = [:]
+        var lost: [String: String] = [:]
         for member in input.members {
             let silence = input.now.timeIntervalSince(member.lastHeartbeat)
             let timeout = input.heartbeatTimeout ?? policy?.heartbeatTimeout.seconds ?? 10
@@ -119,8 +129,18 @@ public enum Reconciler {
                 continue
             }
             if silence > timeout {
-                actions.append(.evict(member: member.id, reason: "lost: no heartbeat for \(Int(silence))s (timeout \(Int(timeout))s)"))
+                let grace = policy?.graceSeconds ?? 0
+                // Within the grace the slot stays the member's: nothing is launched for it, and it rejoins when it is heard again.
+                if silence <= timeout + grace, input.plan != nil, desired[member.slot] != nil {
+                    if disconnected[member.slot] == nil { disconnected[member.slot] = member }
+                    events.append(.memberDisconnected(member: member.id, slot: member.slot, silentFor: Int(silence), grace: Int(grace)))
+                    wake.append(timeout + grace - silence)
+                    continue
+                }
+                let beyond = grace > 0 ? ", disconnectGrace \(Int(grace))s" : ""
+                actions.append(.evict(member: member.id, reason: "lost: no heartbeat for \(Int(silence))s (timeout \(Int(timeout))s\(beyond))"))
                 events.append(.memberLost(member: member.id, slot: member.slot, silentFor: Int(silence)))
+                if desired[member.slot] != nil { lost[member.slot] = member.id }
                 continue
             }
             nextDeadline = min(nextDeadline, timeout - silence)
@@ -145,7 +165,7 @@ public enum Reconciler {
         if let policy, let plan = input.plan {
             let restart = policy.restart
             for site in plan.sites {
-                for replica in site.replicas where live[replica.slot] == nil {
+                for replica in site.replicas where live[replica.slot] == nil && disconnected[replica.slot] == nil {
                     let record = input.slots[replica.slot] ?? SlotRecord()
                     if record.quarantined { continue }
                     let recent = record.launches.filter { input.now.timeIntervalSince($0) < restart.interval.seconds }
@@ -168,7 +188,8 @@ public enum Reconciler {
                             continue
                         }
                     }
-                    actions.append(.launch(site: site.name, slot: replica.slot))
+                    // The agent stops a lost incarnation it still runs before it launches the next one.
+                    actions.append(.launch(site: site.name, slot: replica.slot, replacing: lost[replica.slot] ?? record.lostMember))
                     events.append(recent.isEmpty ? .launching(slot: replica.slot)
                         : .restarting(slot: replica.slot, restart: recent.count, of: restart.attempts))
                 }
@@ -185,7 +206,8 @@ public enum Reconciler {
             let lost = degraded && (before.map { !$0.status || $0.reason == "BelowMinReplicas" } ?? false)
             let degradedCondition = Self.condition(
                 "Degraded", degraded, reason: !degraded ? "EnoughReplicas" : lost ? "BelowMinReplicas" : "WaitingForReplicas",
-                message: "\(count) live replicas, minReplicas \(policy.minReplicas)", before: before, input: input)
+                message: "\(count) live replicas\(disconnected.isEmpty ? "" : ", \(disconnected.count) disconnected"), minReplicas \(policy.minReplicas)",
+                before: before, input: input)
             conditions.append(degradedCondition)
             if lost, policy.belowMinReplicas == .stop, let since = degradedCondition.lastTransitionTime {
                 let below = input.now.timeIntervalSince(since)

@@ -6,11 +6,15 @@ public struct SlotRecord: Codable, Sendable, Hashable {
     public var quarantined: Bool
     /// The member id of the last recorded launch: a registration of that member is not a second launch.
     public var lastMember: String?
+    /// The member of this slot last lost (silent past the timeout and any disconnect grace), until the slot is
+    /// launched again: its agent stops it if it still runs, and it is refused if it comes back.
+    public var lostMember: String?
 
-    public init(launches: [Date] = [], quarantined: Bool = false, lastMember: String? = nil) {
+    public init(launches: [Date] = [], quarantined: Bool = false, lastMember: String? = nil, lostMember: String? = nil) {
         self.launches = launches
         self.quarantined = quarantined
         self.lastMember = lastMember
+        self.lostMember = lostMember
     }
 
     /// Records a launch of `member` at `now`, once per member; keeps the last 64.
@@ -18,5 +22,6 @@ public struct SlotRecord: Codable, Sendable, Hashable {
         guard member != lastMember else { return }
         launches = Array((launches + [now]).suffix(64))
         lastMember = member
+        lostMember = nil
     }
 }

@@ -56,7 +56,8 @@ extension API {
             SiteView(name: site.name, region: site.region, launcher: site.launcher.rawValue, bandwidth: plan.run.spec.sites.first { $0.name == site.name }?.bandwidth.description ?? "",
                      syncSeconds: site.estimate.syncSeconds, slots: site.replicas.map { replica in
                          let member = newest[replica.slot]
-                         return SlotView(slot: replica.slot, health: Self.health(member, record: records[replica.slot], now: now, timeout: timeout),
+                         return SlotView(slot: replica.slot, health: Self.health(member, record: records[replica.slot], now: now, timeout: timeout,
+                                                                                     grace: plan.run.spec.faultPolicy.graceSeconds),
                                          member: member, lastMember: records[replica.slot]?.lastMember)
                      })
         }
@@ -78,11 +79,13 @@ extension API {
     }
 
     /// A slot's health from its newest member and its launch history: a slot that had a member and has none live
-    /// now (it exited, or went silent past the heartbeat timeout) is lost until a new incarnation checks in.
-    static func health(_ member: MemberRecord?, record: SlotRecord?, now: Date, timeout: TimeInterval) -> SlotView.Health {
+    /// now (it exited, or went silent past the heartbeat timeout and any disconnect grace) is lost until a new
+    /// incarnation checks in.
+    static func health(_ member: MemberRecord?, record: SlotRecord?, now: Date, timeout: TimeInterval, grace: TimeInterval) -> SlotView.Health {
         if record?.quarantined == true { return .quarantined }
         if let member, member.leaving { return .leaving }
         if let member, member.isLive(at: now, timeout: timeout) { return .live }
+        if let member, grace > 0, now.timeIntervalSince(member.lastHeartbeat) <= timeout + grace { return .disconnected }
         return member != nil || record?.lastMember != nil ? .lost : .missing
     }
 

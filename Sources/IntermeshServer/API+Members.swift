@@ -42,7 +42,9 @@ extension API {
         if let foreign = await plane.members.foreign(Set(body.members.map(\.id)), in: name, site: site) {
             throw APIError.forbidden("member \(foreign.id) belongs to site \(foreign.site), not \(site)")
         }
-        for beat in body.members {
+        // A member lost and replaced is not recorded again: its answer tells it to stop.
+        let replaced = await plane.members.lostAmong(body.members.map(\.id), in: name)
+        for beat in body.members where !replaced.contains(beat.id) {
             var record = MemberRecord(id: beat.id, site: site, slot: beat.slot, incarnation: beat.incarnation ?? 1, state: beat.state,
                                       outerStep: beat.outerStep ?? 0, revision: beat.revision, lastHeartbeat: now, leaving: beat.leaving ?? false)
             record.loss = beat.loss.flatMap { $0.isFinite ? $0 : nil }
@@ -54,7 +56,7 @@ extension API {
             records.append(record)
         }
         try await plane.members.beat(run: name, records, now: now)
-        await plane.series.record(run: name, beats: body.members)
+        await plane.series.record(run: name, beats: body.members.filter { !replaced.contains($0.id) })
         ServerMetrics.heartbeatMembers(run: name).increment(by: records.count)
         var refused: [(kind: String, message: String)] = []
         for beat in body.members {
@@ -67,7 +69,8 @@ extension API {
         if !refused.isEmpty { try await plane.store.appendEvents(run: name, refused, now: now) }
         let (directives, drain) = await reconciliation.orders(run: name, site: site, members: records.map(\.id))
         return try JSONBody.response(HeartbeatResponse(activeRevision: run.activeRevision, contentHash: plan.contentHash, directives: directives,
-                                                       drain: drain, schedule: try await plane.schedule(of: run, site: site)))
+                                                       drain: drain, schedule: try await plane.schedule(of: run, site: site),
+                                                       replaced: replaced.isEmpty ? nil : replaced.sorted()))
     }
 
     /// Long-poll (up to `wait` seconds, at most 60) for the run's revision schedule to change from version `after`.
@@ -149,6 +152,9 @@ extension API {
         let body = try await JSONBody.decode(QuorumRequest.self, from: request, context: context)
         guard (0...MemberBeat.maxOuterStep).contains(body.step) else { throw APIError.badRequest("step must be 0 to \(MemberBeat.maxOuterStep)") }
         try await checkSlot(body.slot, site: site, plan: plan, run: name)
+        if let member = body.member, await !plane.members.lostAmong([member], in: name).isEmpty {
+            throw APIError.replaced(member, slot: body.slot)
+        }
         // The schedule of a step is fixed before the step begins: one read serves the revision check and the weights.
         let schedule = try await plane.rolloutState(of: name)?.schedule
         let scheduled = schedule?.revision(forStep: body.step, site: site)

@@ -34,6 +34,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
     static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
     static func badRequest(_ message: String, details: [String] = []) -> APIError { APIError(.badRequest, "bad_request", message, details: details) }
+    /// A member that was lost and whose slot was relaunched: it must stop.
+    static func replaced(_ member: String, slot: String) -> APIError {
+        APIError(.conflict, "replaced", "member \(member) of \(slot) was lost and its slot relaunched; it must stop")
+    }
 }
 
 /// Turns every error into JSON: Hummingbird's own (413, 404, 405) keep their status; anything unexpected is a 500

@@ -11,6 +11,13 @@ public actor MemberRegistry {
     let store: any Store
     var runs: [String: [String: MemberRecord]] = [:]
     var indexes: [String: MembershipIndex] = [:]
+    /// Members lost (silent past the heartbeat timeout and any disconnect grace) by run, member id to slot, and the
+    /// order they were lost in (the newest 10,000 per run are kept). Their slots are relaunched, so one that comes back
+    /// is refused rather than registered again. In memory only: after a failover a returning one registers, and the
+    /// reconciler drains the older of its slot's two incarnations.
+    var lost: [String: [String: String]] = [:]
+    var lostOrder: [String: [String]] = [:]
+    static let lostKept = 10_000
 
     public init(store: any Store) {
         self.store = store
@@ -146,9 +153,28 @@ public actor MemberRegistry {
         try await store.removeMembers(ids, run: run)
     }
 
+    /// Records members the reconciler found lost, so they are refused if they come back.
+    public func markLost(run: String, _ members: [(id: String, slot: String)]) {
+        for member in members where lost[run, default: [:]].updateValue(member.slot, forKey: member.id) == nil {
+            lostOrder[run, default: []].append(member.id)
+        }
+        if let order = lostOrder[run], order.count > Self.lostKept {
+            for id in order.prefix(order.count - Self.lostKept) { lost[run]?[id] = nil }
+            lostOrder[run] = Array(order.suffix(Self.lostKept))
+        }
+    }
+
+    /// Which of `ids` were lost and replaced.
+    public func lostAmong(_ ids: some Sequence<String>, in run: String) -> Set<String> {
+        guard let gone = lost[run], !gone.isEmpty else { return [] }
+        return Set(ids.filter { gone[$0] != nil })
+    }
+
     public func forget(run: String) {
         runs[run] = nil
         indexes[run] = nil
+        lost[run] = nil
+        lostOrder[run] = nil
     }
 }
 

@@ -136,8 +136,16 @@ public actor Reconciliation {
             var draining: Set<String> = []
             for action in result.actions {
                 switch action {
-                case let .launch(site, slot):
-                    siteDirectives[site, default: []].append(Directive(action: .launch, slot: slot))
+                case let .launch(site, slot, replacing):
+                    siteDirectives[site, default: []].append(Directive(action: .launch, slot: slot, member: replacing,
+                                                                       reason: replacing.map { "replaces lost member \($0)" }))
+                    // Kept with the slot until it launches again, so a later pass (or another server) still names it.
+                    if let replacing, var record = slots[slot], record.lostMember != replacing {
+                        record.lostMember = replacing
+                        try await plane.store.saveSlot(slot, record, run: run.name)
+                    } else if let replacing, slots[slot] == nil {
+                        try await plane.store.saveSlot(slot, SlotRecord(lostMember: replacing), run: run.name)
+                    }
                 case let .stop(site, member, reason):
                     let slot = members.first { $0.id == member }?.slot ?? ""
                     siteDirectives[site, default: []].append(Directive(action: .stop, slot: slot, member: member, reason: reason))
@@ -158,6 +166,10 @@ public actor Reconciliation {
             }
             if !evicted.isEmpty {
                 try await plane.members.remove(run: run.name, ids: evicted)
+                await plane.members.markLost(run: run.name, result.events.compactMap { event in
+                    if case let .memberLost(member, slot, _) = event { return (member, slot) }
+                    return nil
+                })
                 ServerMetrics.evictions(run: run.name).increment(by: evicted.count)
             }
             // Events only for state changes: launches repeat until an agent acts on them, drains until the member leaves.

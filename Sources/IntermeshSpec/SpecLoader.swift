@@ -77,10 +77,14 @@ public struct SpecLoader: Sendable {
 }
 
 extension TrainingRun {
-    /// Scales data-mix weights to sum to 1 (the validator warns when they did not).
+    /// How far from 1 the data-mix weights may sum before they are scaled (and the validator warns).
+    static let mixWeightTolerance = 1e-6
+
+    /// Scales data-mix weights to sum to 1 (the validator warns when they did not). Weights that already sum to 1
+    /// within the tolerance are kept as written, so loading a spec's canonical form again gives the same run.
     mutating func normaliseMixWeights() {
         let sum = spec.data.mix.reduce(0) { $0 + $1.weight }
-        guard sum > 0 else { return }
+        guard sum > 0, abs(sum - 1) > Self.mixWeightTolerance else { return }
         for index in spec.data.mix.indices { spec.data.mix[index].weight /= sum }
     }
 }

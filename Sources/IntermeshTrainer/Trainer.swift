@@ -161,6 +161,10 @@ public final class Trainer {
                     TrainerLog.emit("orphaned", ["outer_step": outerStep, "silent_seconds": seconds])
                     checkpointNow()
                     header = [Int64(outerStep), Int64(innerStep), 0, 4]
+                } catch MembershipError.replaced {
+                    // Another incarnation trains this slot now: this one writes nothing (not even a checkpoint) and ends.
+                    TrainerLog.emit("replaced", ["outer_step": outerStep])
+                    header = [Int64(outerStep), Int64(innerStep), 0, 5]
                 } catch let MembershipError.staleRevision(step, revision) {
                     // This step trains with a revision this replica heard of too late: its inner steps are
                     // dropped, and every rank trains the step again from the global parameters with it.
@@ -176,7 +180,7 @@ public final class Trainer {
             }
             if header[3] != 0 {
                 // Stopped while waiting for a quorum: nothing of this outer step was applied.
-                if group.isLeader { leave(reason: header[3] == 4 ? "orphaned" : "signal") }
+                if group.isLeader { leave(reason: [4: "orphaned", 5: "replaced"][header[3]] ?? "signal") }
                 return 0
             }
         }

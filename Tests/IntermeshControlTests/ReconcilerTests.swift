@@ -10,7 +10,7 @@ import Testing
     static let now = Date(timeIntervalSince1970: 1_000_000)
 
     static func plan(sites: String = "    - {name: alpha, replicas: 2}\n    - {name: beta, replicas: 1}\n", onExhausted: String = "quarantine",
-                     belowMinReplicas: String = "wait") -> Plan {
+                     belowMinReplicas: String = "wait", grace: String? = nil) -> Plan {
         let text = """
         apiVersion: intermesh/v1
         kind: TrainingRun
@@ -21,7 +21,7 @@ import Testing
           faultPolicy:
             heartbeatTimeout: 5s
             minReplicas: 2
-            belowMinReplicas: \(belowMinReplicas)
+            belowMinReplicas: \(belowMinReplicas)\(grace.map { "\n    disconnectGrace: \($0)" } ?? "")
             restart: {attempts: 3, interval: 2m, delay: 1s, backoff: 2, maxDelay: 10s, onExhausted: \(onExhausted)}
           sites:
         \(sites)
@@ -53,15 +53,15 @@ import Testing
     static let cases: [Case] = [
         Case(name: "in sync: nothing to do", plan: plan(), members: healthy, slots: launchedLongAgo, actions: [], degraded: false),
         Case(name: "first start launches every slot", plan: plan(), members: [], slots: [:],
-             actions: [.launch(site: "alpha", slot: "alpha/0"), .launch(site: "alpha", slot: "alpha/1"), .launch(site: "beta", slot: "beta/0")],
+             actions: [.launch(site: "alpha", slot: "alpha/0", replacing: nil), .launch(site: "alpha", slot: "alpha/1", replacing: nil), .launch(site: "beta", slot: "beta/0", replacing: nil)],
              degraded: true),
         Case(name: "a member lost to silence is evicted and its slot relaunched", plan: plan(),
              members: [member("alpha/0"), member("alpha/1", silent: 6), member("beta/0")], slots: launchedLongAgo,
-             actions: [.evict(member: "m-alpha/1", reason: "lost: no heartbeat for 6s (timeout 5s)"), .launch(site: "alpha", slot: "alpha/1")],
+             actions: [.evict(member: "m-alpha/1", reason: "lost: no heartbeat for 6s (timeout 5s)"), .launch(site: "alpha", slot: "alpha/1", replacing: "m-alpha/1")],
              degraded: false),
         Case(name: "a deathrattle evicts at once, before the timeout", plan: plan(),
              members: [member("alpha/0"), member("alpha/1", leaving: true), member("beta/0")], slots: launchedLongAgo,
-             actions: [.evict(member: "m-alpha/1", reason: "left (deathrattle)"), .launch(site: "alpha", slot: "alpha/1")],
+             actions: [.evict(member: "m-alpha/1", reason: "left (deathrattle)"), .launch(site: "alpha", slot: "alpha/1", replacing: nil)],
              degraded: false),
         Case(name: "below minReplicas is Degraded", plan: plan(),
              members: [member("alpha/0"), member("alpha/1", silent: 30), member("beta/0", silent: 30)], slots: [
@@ -80,7 +80,7 @@ import Testing
              members: [member("alpha/0"), member("beta/0")], slots: [
                  "alpha/1": SlotRecord(launches: [now.addingTimeInterval(-20), now.addingTimeInterval(-2.5)]),
              ],
-             actions: [.launch(site: "alpha", slot: "alpha/1")], degraded: false),
+             actions: [.launch(site: "alpha", slot: "alpha/1", replacing: nil)], degraded: false),
         Case(name: "a crash loop past its budget is quarantined", plan: plan(),
              members: [member("alpha/0"), member("beta/0")], slots: [
                  "alpha/1": SlotRecord(launches: (1...4).map { now.addingTimeInterval(-Double($0) * 10) }),
@@ -99,10 +99,22 @@ import Testing
              members: healthy, slots: launchedLongAgo,
              actions: [.stop(site: "beta", member: "m-beta/0", reason: "slot beta/0 is no longer in the plan")], degraded: false),
         Case(name: "a site added is launched", plan: plan(sites: "    - {name: alpha, replicas: 2}\n    - {name: beta, replicas: 1}\n    - {name: gamma, replicas: 1}\n"),
-             members: healthy, slots: launchedLongAgo, actions: [.launch(site: "gamma", slot: "gamma/0")], degraded: false),
+             members: healthy, slots: launchedLongAgo, actions: [.launch(site: "gamma", slot: "gamma/0", replacing: nil)], degraded: false),
         Case(name: "a stopped run drains everything", plan: nil, members: healthy, slots: launchedLongAgo,
              actions: ["alpha/0", "alpha/1", "beta/0"].map { .stop(site: String($0.prefix(while: { $0 != "/" })), member: "m-\($0)", reason: "run stopped") },
              degraded: nil),
+        Case(name: "within disconnectGrace a silent member keeps its slot: not evicted, nothing launched", plan: plan(grace: "30s"),
+             members: [member("alpha/0"), member("alpha/1", silent: 20), member("beta/0")], slots: launchedLongAgo,
+             actions: [], degraded: false),
+        Case(name: "past disconnectGrace it is lost, and its slot relaunched replacing it", plan: plan(grace: "30s"),
+             members: [member("alpha/0"), member("alpha/1", silent: 36), member("beta/0")], slots: launchedLongAgo,
+             actions: [.evict(member: "m-alpha/1", reason: "lost: no heartbeat for 36s (timeout 5s, disconnectGrace 30s)"),
+                       .launch(site: "alpha", slot: "alpha/1", replacing: "m-alpha/1")],
+             degraded: false),
+        Case(name: "a slot whose member was lost in an earlier pass still names it until it launches", plan: plan(),
+             members: [member("alpha/0"), member("beta/0")],
+             slots: launchedLongAgo.merging(["alpha/1": SlotRecord(launches: [now.addingTimeInterval(-600)], lostMember: "m-alpha/1")]) { $1 },
+             actions: [.launch(site: "alpha", slot: "alpha/1", replacing: "m-alpha/1")], degraded: false),
         Case(name: "two incarnations of a slot: the older one is stopped", plan: plan(),
              members: healthy + [member("beta/0", id: "m-beta/0-new", incarnation: 2)], slots: launchedLongAgo,
              actions: [.stop(site: "beta", member: "m-beta/0", reason: "replaced by incarnation 2")], degraded: false),
@@ -131,6 +143,23 @@ import Testing
         #expect(steady.actions.isEmpty)
         #expect(abs((steady.requeueAfter ?? 0) - 4) < 1e-6)
         #expect(steady.backoffEndsAfter == nil)
+    }
+
+    /// A disconnected member is out of the live count (the run can be Degraded), is logged once per member, and
+    /// the pass wakes when its grace ends.
+    @Test func aDisconnectedMemberIsNotLiveAndWakesThePassAtTheEndOfItsGrace() {
+        let result = Reconciler.reconcile(ReconcileInput(generation: 1, plan: Self.plan(grace: "30s"),
+                                                         members: [Self.member("alpha/0"), Self.member("alpha/1", silent: 20), Self.member("beta/0", silent: 10)],
+                                                         slots: Self.launchedLongAgo, now: Self.now))
+        #expect(result.actions.isEmpty)
+        let degraded = result.conditions.first { $0.type == "Degraded" }
+        #expect(degraded?.status == true)
+        #expect(degraded?.message == "1 live replicas, 2 disconnected, minReplicas 2")
+        #expect(result.events == [.memberDisconnected(member: "m-alpha/1", slot: "alpha/1", silentFor: 20, grace: 30),
+                                  .memberDisconnected(member: "m-beta/0", slot: "beta/0", silentFor: 10, grace: 30)])
+        #expect(result.events.allSatisfy { $0.drainedMember != nil })
+        // alpha/1's grace ends in 15 s (5 + 30 - 20), beta/0's in 25 s.
+        #expect(abs((result.backoffEndsAfter ?? 0) - 15) < 1e-6)
     }
 
     static func degraded(_ reason: String, since: TimeInterval) -> RunCondition {

@@ -136,3 +136,42 @@ import Testing
         #expect(events.contains { $0.kind == "Stopped" && $0.message.contains("belowMinReplicas is stop") }, "\(events.map(\.message))")
     }
 }
+
+/// A member lost to silence has its slot relaunched: if it comes back it is not registered again, its heartbeat
+/// answer says it was replaced, and it gets no quorum (409 `replaced`), so two incarnations never train one slot.
+@Suite(.serialized) struct ReplacedMemberTests {
+    let server = ServerProcess()
+
+    init() throws {
+        try server.start()
+    }
+
+    @Test func aLostMemberThatComesBackIsToldToStopAndGetsNoQuorum() async throws {
+        let policy = "  faultPolicy: {heartbeatInterval: 1s, heartbeatTimeout: 2s}\n"
+        let admin = server.client()
+        _ = try await admin.apply(spec: spec().replacingOccurrences(of: "  sites:\n", with: policy + "  sites:\n"))
+        let agent = server.client(token: try await admin.createToken(TokenRequest(role: .agent, run: "demo", site: "alpha")).token)
+        func beat(_ id: String) async throws -> HeartbeatResponse {
+            try await agent.heartbeat(run: "demo", site: "alpha", HeartbeatBody(members: [MemberBeat(id: id, slot: "alpha/0", state: .training)]))
+        }
+        #expect(try await beat("m-old").replaced == nil)
+        // Silent past the timeout: lost, and the slot's launch directive names it as the incarnation to replace.
+        let deadline = Date().addingTimeInterval(30)
+        while try await admin.members(of: "demo").contains(where: { $0.id == "m-old" }) {
+            guard Date() < deadline else { Issue.record("m-old was never lost"); return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let answer = try await beat("m-old")
+        #expect(answer.replaced == ["m-old"])
+        #expect(answer.directives.contains { $0.action == .launch && $0.slot == "alpha/0" && $0.member == "m-old" }, "\(answer.directives)")
+        #expect(try await admin.members(of: "demo").allSatisfy { $0.id != "m-old" }, "a replaced member is not registered again")
+        await expectError(409, "replaced") {
+            _ = try await agent.quorum(run: "demo", site: "alpha", QuorumRequest(step: 1, slot: "alpha/0", member: "m-old"))
+        }
+        // The new incarnation registers and is answered as usual.
+        #expect(try await beat("m-new").replaced == nil)
+        #expect(try await admin.members(of: "demo").map(\.id) == ["m-new"])
+        let events = try await admin.events(of: "demo")
+        #expect(events.contains { $0.message.contains("member m-old of alpha/0 lost") }, "\(events.map(\.message))")
+    }
+}

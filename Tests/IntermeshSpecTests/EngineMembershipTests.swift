@@ -58,6 +58,29 @@ import Testing
         #expect(loaded.diagnostics.contains { $0.isError && $0.description.contains(error) }, "\(loaded.diagnostics)")
     }
 
+    /// `faultPolicy.disconnectGrace`: above zero, and the slot it holds must end before a cut-off replica of an engine
+    /// that speaks the protocol stops itself (orphanTimeout); unset, it stays out of the canonical form.
+    @Test(arguments: [
+        ("    kind: reference\n", "  faultPolicy: {disconnectGrace: 1m}\n", nil as String?),
+        ("    kind: reference\n", "  faultPolicy: {disconnectGrace: 0s}\n", "disconnectGrace must be above 0"),
+        ("    kind: reference\n", "  faultPolicy: {disconnectGrace: 10m}\n",
+         "heartbeatTimeout 10s plus disconnectGrace 10m must be shorter than orphanTimeout 10m"),
+        ("    kind: reference\n", "  faultPolicy: {disconnectGrace: 10m, orphanTimeout: 20m}\n", nil),
+        // torchft replicas do not stop themselves: any grace is theirs to keep.
+        ("    kind: torchft\n    entrypoint: train.py\n", "  faultPolicy: {disconnectGrace: 1h}\n", nil),
+    ])
+    func disconnectGrace(engine: String, policy: String, error: String?) throws {
+        let loaded = SpecLoader().load(name: "spec.yaml", text: Self.engine(engine) + policy)
+        guard let error else {
+            let run = try #require(loaded.validRun, "\(loaded.diagnostics)")
+            #expect(run.spec.faultPolicy.disconnectGrace != nil)
+            #expect(String(decoding: run.canonicalJSON(), as: UTF8.self).contains("disconnectGrace"))
+            return
+        }
+        #expect(loaded.validRun == nil)
+        #expect(loaded.diagnostics.contains { $0.isError && $0.description.contains(error) }, "\(loaded.diagnostics)")
+    }
+
     @Test(arguments: [
         ("spec.training.innerSteps", ChangeClass.hot, ChangeClass.restart(site: nil)),
         ("spec.training.outerOptimizer.lr", .hot, .restart(site: nil)),

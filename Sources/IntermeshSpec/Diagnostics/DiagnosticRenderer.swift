@@ -28,7 +28,7 @@ public struct DiagnosticRenderer: Sendable {
 
     public init(fileName: String, text: String, style: Style = .plain) {
         self.fileName = fileName
-        self.lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        self.lines = SpecSource.lines(of: text)
         self.style = style
     }
 

@@ -21,6 +21,12 @@ public struct FaultPolicy: SpecObject, Hashable, Codable {
     public static let defaultOrphanTimeout = DurationValue.seconds(600)
     /// The orphan timeout in effect: the spec's, else the default.
     public var effectiveOrphanTimeout: DurationValue { orphanTimeout ?? Self.defaultOrphanTimeout }
+    /// How long past its heartbeat timeout a silent member keeps its slot (disconnected: out of quorums, not
+    /// relaunched) before it is lost and its slot relaunched; nil: no grace, lost at the timeout. Kept out of the
+    /// canonical form when unset.
+    public var disconnectGrace: DurationValue?
+    /// The grace in seconds (0 when unset).
+    public var graceSeconds: Double { disconnectGrace?.seconds ?? 0 }
 
     public static let schema = ObjectSchema("faultPolicy", doc: "Heartbeats, quorum and restarts.", fields: [
         FieldSchema("heartbeatInterval", .duration, default: .string("2s"), doc: "How often members heartbeat; a new value reaches running members at the rollout's activation step."),
@@ -34,6 +40,8 @@ public struct FaultPolicy: SpecObject, Hashable, Codable {
         FieldSchema("restart", .object(RestartPolicy.schema), doc: "Restart budget of each replica slot."),
         FieldSchema("orphanTimeout", .duration,
                     doc: "How long a replica that reaches neither its agent nor the control plane waits before it checkpoints and stops by itself, instead of holding its GPUs forever; 10m when not set; longer than heartbeatTimeout. Engines that speak Intermesh's protocol (the reference engine) honour it; setting it for another engine is an error."),
+        FieldSchema("disconnectGrace", .duration,
+                    doc: "How long a member silent past heartbeatTimeout keeps its slot (like Nomad's max_client_disconnect): it is left out of quorums but not relaunched, and rejoins by live recovery when its site comes back. Past the grace its slot is relaunched, and the old incarnation is told to stop if it comes back. Not set: a silent member is lost at heartbeatTimeout. heartbeatTimeout plus the grace must be shorter than orphanTimeout."),
     ])
 
     public init(from reader: ObjectReader) {
@@ -45,6 +53,7 @@ public struct FaultPolicy: SpecObject, Hashable, Codable {
         belowMinReplicas = reader.enumeration("belowMinReplicas") ?? .wait
         restart = reader.object("restart")
         orphanTimeout = reader.duration("orphanTimeout")
+        disconnectGrace = reader.duration("disconnectGrace")
     }
 }
 

@@ -114,14 +114,14 @@ public struct LauncherSpec: SpecObject, Hashable, Codable {
 
     /// Fields that only some launchers use, so a misplaced one is reported.
     static let onlyFor: [String: Set<Kind>] = [
-        "hosts": [.mpirun, .ssh], "slotsPerHost": [.mpirun], "user": [.ssh], "port": [.ssh], "identityFile": [.ssh],
+        "hosts": [.local, .mpirun, .ssh], "slotsPerHost": [.mpirun], "user": [.ssh], "port": [.ssh], "identityFile": [.ssh],
         "partition": [.slurm], "account": [.slurm], "timeLimit": [.slurm], "extraArgs": [.mpirun, .slurm, .ssh],
     ]
 
     public static let schema = ObjectSchema("launcher", doc: "How replicas are started.", fields: [
         FieldSchema("kind", .enumeration(Kind.allCases.map(\.rawValue)), default: .string("local"),
                     doc: "`local` (a process per replica), `mpirun` (an MPI job per replica), `slurm` (an sbatch job per replica) or `ssh`."),
-        FieldSchema("hosts", .list(.string(.hostname), minItems: 0), doc: "Hosts for `mpirun` and `ssh`; replicas are placed round-robin."),
+        FieldSchema("hosts", .list(.string(.hostname), minItems: 0), doc: "Hosts for `mpirun` and `ssh`; replicas are placed round-robin. For `local`: addresses of this machine its replicas listen on and peers reach them at (default localhost)."),
         FieldSchema("slotsPerHost", .integer(min: 1, max: 65536), default: .derived("ranksPerReplica"), doc: "`mpirun`: ranks per host."),
         FieldSchema("user", .string(.word), doc: "`ssh`: remote user."),
         FieldSchema("port", .integer(min: 1, max: 65535), default: .derived("22"), doc: "`ssh`: remote port."),

@@ -23,7 +23,7 @@ public enum SpecRules {
     static let mixWeights = SpecRule("data-mix weights") { run, ctx in
         let weights = run.spec.data.mix.map(\.weight)
         let sum = weights.reduce(0, +)
-        guard !weights.isEmpty, sum > 0, abs(sum - 1) > 1e-6 else { return [] }
+        guard !weights.isEmpty, sum > 0, abs(sum - 1) > TrainingRun.mixWeightTolerance else { return [] }
         let normalised = weights.map { formatCompact($0 / sum) }.joined(separator: ", ")
         return [ctx.warning("data-mix weights sum to \(formatCompact(sum)), not 1; they are normalised to \(normalised)",
                             at: "spec.data.mix")]
@@ -82,6 +82,17 @@ public enum SpecRules {
         }
         if policy.quorumTick.milliseconds <= 0 {
             out.append(ctx.error("quorumTick must be above 0", at: "spec.faultPolicy.quorumTick"))
+        }
+        if let grace = policy.disconnectGrace {
+            // A partitioned replica stops itself after orphanTimeout: a grace reaching past it would hold a slot for nobody.
+            let held = policy.heartbeatTimeout.seconds + grace.seconds
+            if grace.milliseconds <= 0 {
+                out.append(ctx.error("disconnectGrace must be above 0 (leave it out for no grace)", at: "spec.faultPolicy.disconnectGrace"))
+            } else if run.spec.engine.membership.takesHotChanges, held >= policy.effectiveOrphanTimeout.seconds {
+                out.append(ctx.error("heartbeatTimeout \(policy.heartbeatTimeout) plus disconnectGrace \(grace) must be shorter than "
+                                     + "orphanTimeout \(policy.effectiveOrphanTimeout): a cut-off replica stops itself at orphanTimeout",
+                                     at: "spec.faultPolicy.disconnectGrace"))
+            }
         }
         if let orphan = policy.orphanTimeout {
             if orphan <= policy.heartbeatTimeout {
@@ -201,12 +212,14 @@ public enum SpecRules {
 }
 
 extension LauncherSpec {
-    /// The host each replica's leader runs on: round-robin over hosts; `localhost` for local;
-    /// one scheduler-chosen node per replica for slurm (named by the replica, as nodes are not shared).
+    /// The host each replica's leader runs on: round-robin over hosts (for local, this machine's addresses its
+    /// replicas listen on and are reached at), `localhost` when none; one scheduler-chosen node per replica for slurm
+    /// (named by the replica, as nodes are not shared).
     public func replicaHosts(count: Int, ranksPerReplica: Int = 1) -> [String] {
         switch kind {
         case .local:
-            return Array(repeating: "localhost", count: count)
+            guard !hosts.isEmpty else { return Array(repeating: "localhost", count: count) }
+            return (0..<count).map { hosts[$0 % hosts.count] }
         case .slurm:
             return (0..<count).map { "slurm-node-\($0)" }
         case .mpirun, .ssh:

@@ -55,6 +55,17 @@ public struct SpecSource: Sendable {
         return .success(SpecSource(name: name, text: text))
     }
 
+    /// The text's lines as the YAML parser counts them (and so as diagnostics number them): a line ends at LF,
+    /// CR LF, a lone CR, NEL, or the Unicode line and paragraph separators.
+    public static func lines(of text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false) { character in
+            switch character {
+            case "\n", "\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}": true
+            default: false
+            }
+        }
+    }
+
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
         var iterator = bytes.makeIterator()
         var decoder = UTF8()

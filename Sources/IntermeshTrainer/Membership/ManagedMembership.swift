@@ -29,6 +29,8 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     var revisionHash: String
     var running = true
     var draining = false
+    /// The control plane lost this member and relaunched its slot (`HeartbeatResponse.replaced`, or 409 `replaced`).
+    var replaced = false
     /// Peers by local index: the plan's replicas first (index = plan index), then slots learnt later.
     var peers: [PeerAddress]
     /// From which outer step each revision is active at this site, as the control plane last said.
@@ -150,6 +152,7 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         lock.lock()
         lastContact = Date()
         if answer.drain.contains(memberId) { draining = true }
+        if answer.replaced?.contains(memberId) == true { replaced = true }
         lock.unlock()
         if adopt(answer.schedule), !leaving { try beat(leaving: false) }
     }
@@ -268,11 +271,18 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             if shouldStop() { throw MembershipError.stopped }
             if let silent = orphanedFor() { throw MembershipError.orphaned(seconds: Int(silent)) }
             lock.lock()
-            let request = QuorumRequest(step: step, slot: slot, failed: failed?.id, revision: activeRevision > 0 ? activeRevision : nil)
+            if replaced {
+                lock.unlock()
+                throw MembershipError.replaced
+            }
+            let request = QuorumRequest(step: step, slot: slot, failed: failed?.id, revision: activeRevision > 0 ? activeRevision : nil,
+                                        member: memberId)
             lock.unlock()
             let answer: QuorumResponse
             do {
                 answer = try client.blocking { try await $0.quorum(run: run, site: site, request) }
+            } catch let error as APIClientError where error.status == 409 && error.code == "replaced" {
+                throw MembershipError.replaced
             } catch let error as APIClientError where error.status != 0 && error.status != 502 && error.status != 503 {
                 throw MembershipError.noQuorum("quorum request refused (\(error.status)): \(error.message)")
             } catch {

@@ -76,6 +76,9 @@ public enum MembershipError: Error, CustomStringConvertible {
     case stopped
     /// Neither the control plane (for this many seconds, past `faultPolicy.orphanTimeout`) nor the agent answers.
     case orphaned(seconds: Int)
+    /// The control plane lost this member (silent past the heartbeat timeout and any disconnect grace) and relaunched
+    /// its slot: it stops without writing anything, so two incarnations never train one slot.
+    case replaced
 
     public var description: String {
         switch self {
@@ -84,6 +87,7 @@ public enum MembershipError: Error, CustomStringConvertible {
         case let .noQuorum(reason): return "no quorum: \(reason)"
         case .stopped: return "stopped while waiting for a quorum"
         case let .orphaned(seconds): return "orphaned: no answer from the control plane for \(seconds) s, and the agent is gone"
+        case .replaced: return "replaced: the control plane lost this member and relaunched its slot"
         }
     }
 }
