@@ -23,6 +23,9 @@ test: setup
 	# The HTTP API fuzzed from its OpenAPI document (schemathesis): no 5xx, no answer outside the schemas.
 	bash Tests/api/schemathesis.sh
 	bash scripts/check-examples.sh
+	# Five minutes of faults on a three-site run (kills, freezes, a partition, throttling, corrupt checkpoints, a full
+	# disk, a hot apply and an undo) with every invariant checked; needs root for network namespaces. Report in .build/chaos.
+	python3 scripts/chaos.py --duration 300 --seed 1
 
 bench: setup
 	$(SWIFT) build -c release --product intermesh-bench

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # binaries (initdb, pg_ctl) for a private cluster; the package's service is not used. libcurl's headers are for the
 # reference engine's client.
 packages=(shellcheck libsqlite3-dev libcurl4-openssl-dev postgresql libopenblas-dev zlib1g-dev libopenmpi-dev openmpi-bin slurmctld slurmd slurm-client munge
-  openssh-client openssh-server chromium chromium-driver)
+  openssh-client openssh-server chromium chromium-driver iproute2)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
