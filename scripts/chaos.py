@@ -266,6 +266,7 @@ class Chaos:
         self.revisions = set()
         self.events = {}
         self.rss = []
+        self.slow_links = []  # (time, slow links in the view, slow links in describe)
         self.control_plane_down = False
 
     # Run.
@@ -311,9 +312,13 @@ class Chaos:
             self.rss.append((now, self.mesh.serve_starts, rss))
         try:
             view = self.mesh.get(f"/v1/runs/{RUN}/view")
+            described = self.mesh.get(f"/v1/runs/{RUN}")
             events = self.mesh.get(f"/v1/runs/{RUN}/events?after={max(self.events, default=0)}&limit=500")
         except Exception:
             return False
+        # Slow links as the live view and describe name them: (from, to) of each site whose link is slow.
+        self.slow_links.append((now, {(s["link"]["from"], s["link"]["to"]) for s in view["sites"] if (s.get("link") or {}).get("slow")},
+                                {(s["link"]["from"], s["link"]["to"]) for s in described["sites"] if (s.get("link") or {}).get("slow")}))
         slots = {slot["slot"]: (slot["health"], slot.get("member"), slot.get("outerStep") or 0)
                  for site in view["sites"] for slot in site["slots"]}
         steps = [step for health, _, step in slots.values() if health == "live"]
@@ -541,6 +546,23 @@ class Chaos:
             healed = next((s[0] for s in self.samples if healed(s)), None)
             fault["heal_seconds"] = None if healed is None else round(healed - end, 1)
 
+    def slow_link_sightings(self):
+        """For each throttle of gamma's link during which gamma kept training (3 outer steps or more): whether the live
+        view and describe named a slow link to or from gamma while it lasted."""
+        checked = seen_view = seen_describe = 0
+        for fault in (f for f in self.faults if f["kind"] == "throttle"):
+            start, end = fault["at"], fault.get("ends", fault["at"])
+            steps = [s[5].get("gamma/0", (None, None, 0))[2] for s in self.samples if start <= s[0] <= end]
+            if len(steps) < 2 or steps[-1] - steps[0] < 3:
+                continue
+            checked += 1
+            window = [entry for entry in self.slow_links if start + 2 <= entry[0] <= end + 2]
+            involves = lambda links: any("gamma/0" in (a, b) for a, b in links)
+            seen_view += any(involves(view) for _, view, _ in window)
+            seen_describe += any(involves(described) for _, _, described in window)
+            fault["slow_link_seen"] = {"view": any(involves(v) for _, v, _ in window), "describe": any(involves(d) for _, _, d in window)}
+        return {"throttles_checked": checked, "seen_in_view": seen_view, "seen_in_describe": seen_describe}
+
     def check_logs(self):
         """From the replicas' logs: hash agreement, one revision and one incarnation per slot in each quorum."""
         quorums = {}
@@ -608,6 +630,7 @@ class Chaos:
         self.heal_times()
         logs = self.check_logs()
         store = self.check_store()
+        slow = self.slow_link_sightings()
         minutes = (self.chaos_end - self.chaos_start) / 60
         rate = (self.chaos_last_step - self.chaos_first_step) / minutes
         max_rss = max((r[2] for r in self.rss), default=0)
@@ -626,6 +649,8 @@ class Chaos:
             f"progress at least {self.options.min_progress:.0%} of the fault-free baseline": rate >= self.options.min_progress * baseline["per_minute"],
             f"control plane memory under {self.options.max_rss_mib} MiB": max_rss < self.options.max_rss_mib,
             "no process left behind after stopping": not leftovers,
+            "every throttle of gamma's link showed as a slow link in the view and describe":
+                slow["seen_in_view"] == slow["throttles_checked"] and slow["seen_in_describe"] == slow["throttles_checked"],
         }
         report = {
             "seed": self.options.seed, "duration_seconds": round(self.chaos_end - self.chaos_start), "baseline": baseline,
@@ -634,7 +659,7 @@ class Chaos:
             "faults": by_kind, "fault_log": self.faults, "quorums_checked": logs["quorums"], "problems": logs["problems"],
             "checkpoints_skipped_on_load": logs["checkpoints_skipped"], "checkpoint_writes_failed": logs["checkpoint_writes_failed"],
             "store": store, "control_plane_rss_mib": {"max": round(max_rss, 1), "starts": self.mesh.serve_starts},
-            "leftover_processes": leftovers, "invariants": invariants,
+            "leftover_processes": leftovers, "slow_links": slow, "invariants": invariants,
         }
         with open(os.path.join(self.directory, "report.json"), "w") as file:
             json.dump(report, file, indent=2, default=str)
@@ -654,6 +679,9 @@ class Chaos:
         print(f"quorums checked: {report['quorums_checked']}; checkpoints skipped on load: {report['checkpoints_skipped_on_load']}; "
               f"checkpoint writes failed: {report['checkpoint_writes_failed']}; control plane: {report['control_plane_rss_mib']['starts']} "
               f"starts, max RSS {report['control_plane_rss_mib']['max']} MiB; events seen: {report['store']['events_seen']}")
+        slow = report["slow_links"]
+        print(f"throttles of gamma's link while it trained: {slow['throttles_checked']}; named slow in the view: {slow['seen_in_view']}, "
+              f"in describe: {slow['seen_in_describe']}")
         for problem in report["problems"][:20]:
             print("  problem:", problem)
         for missing in report["store"]["missing"][:20]:

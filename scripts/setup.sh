@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Chromium and chromedriver run the web console's tests in a real browser. Slurm (controller, node daemon, client and
+# Chromium and chromedriver run the web console's tests in a real browser; iproute2 (ip netns, tc) the chaos run's
+# network namespaces and throttled link. Slurm (controller, node daemon, client and
 # munge) and OpenSSH run the end-to-end tests of the slurm and ssh launchers on this machine (the ssh test starts its
 # own sshd on loopback). The store's tests run PostgreSQL's own
 # binaries (initdb, pg_ctl) for a private cluster; the package's service is not used. libcurl's headers are for the

@@ -25,11 +25,17 @@ public struct MemberBeat: Codable, Sendable {
     public var evalBySource: [String: Double]?
     /// Connections its ring and recovery ports refused since it started (no valid tag, a replay, a flood).
     public var rejectedConnections: Int?
+    /// Its link toward the next member of its last outer step's ring, in megabits per second as the kernel measured
+    /// it, and that member's slot: a slow link shows in `describe` and the console.
+    public var uplinkMbps: Double?
+    public var uplinkTo: String?
 
     public init(id: String, slot: String, incarnation: Int? = nil, state: MemberState, outerStep: Int? = nil, revision: String? = nil,
                 leaving: Bool? = nil, loss: Double? = nil, tokensPerSecond: Double? = nil, address: MemberAddress? = nil,
                 acknowledged: Int? = nil, activeRevision: Int? = nil, evalLoss: Double? = nil, evalBySource: [String: Double]? = nil,
-                rejectedConnections: Int? = nil) {
+                rejectedConnections: Int? = nil, uplinkMbps: Double? = nil, uplinkTo: String? = nil) {
+        self.uplinkMbps = uplinkMbps
+        self.uplinkTo = uplinkTo
         self.id = id
         self.slot = slot
         self.incarnation = incarnation
@@ -73,6 +79,10 @@ public struct MemberBeat: Codable, Sendable {
                 return "member \(id): evalBySource source name '\(long.prefix(32))...' is longer than 128 bytes"
             }
         }
+        if let uplinkMbps, !(uplinkMbps.isFinite && uplinkMbps >= 0 && uplinkMbps <= 1e9) {
+            return "member \(id): uplinkMbps \(uplinkMbps) is out of range (0 to 1e9)"
+        }
+        if let uplinkTo, uplinkTo.utf8.count > 256 { return "member \(id): uplinkTo is longer than 256 bytes" }
         for (name, value) in [("acknowledged", acknowledged), ("activeRevision", activeRevision), ("rejectedConnections", rejectedConnections)] {
             if let value, !(0...Self.maxIncarnation).contains(value) { return "member \(id): \(name) \(value) is out of range" }
         }

@@ -27,6 +27,9 @@ public struct MemberRecord: Codable, Sendable, Hashable {
     public var acknowledged: Int?
     public var activeRevision: Int?
     public var evalLoss: Double?
+    /// Its link toward the next member of its last ring, as measured (`MemberBeat.uplinkMbps`, `uplinkTo`).
+    public var uplinkMbps: Double?
+    public var uplinkTo: String?
 
     public init(id: String, site: String, slot: String, incarnation: Int = 1, state: MemberState = .training, outerStep: Int = 0,
                 revision: String? = nil, lastHeartbeat: Date, leaving: Bool = false) {

@@ -64,8 +64,12 @@ public struct SiteView: Codable, Sendable, Equatable {
     public var bandwidth: String
     public var syncSeconds: Double?
     public var slots: [SlotView]
+    /// The link as its live members measured it, against the declared bandwidth.
+    public var link: SiteLink?
 
-    public init(name: String, region: String?, launcher: String, bandwidth: String, syncSeconds: Double?, slots: [SlotView]) {
+    public init(name: String, region: String?, launcher: String, bandwidth: String, syncSeconds: Double?, slots: [SlotView],
+                link: SiteLink? = nil) {
+        self.link = link
         self.name = name
         self.region = region
         self.launcher = launcher
@@ -106,8 +110,13 @@ public struct SlotView: Codable, Sendable, Equatable {
     public var tokensPerSecond: Double?
     /// The member last launched for the slot (a lost slot's member is gone from the membership).
     public var lastMember: String?
+    /// Its link toward the next member of its last ring, as measured, and that member's slot.
+    public var uplinkMbps: Double?
+    public var uplinkTo: String?
 
     public init(slot: String, health: Health, member: MemberRecord? = nil, lastMember: String? = nil) {
+        uplinkMbps = member?.uplinkMbps
+        uplinkTo = member?.uplinkTo
         self.slot = slot
         self.lastMember = lastMember
         self.health = health

@@ -93,8 +93,12 @@ public struct SiteStatus: Codable, Sendable {
     public var slots: [String]
     /// Slots left down after crash-looping past their restart budget.
     public var quarantined: [String]
+    /// The link as its live members measured it, against the declared bandwidth.
+    public var link: SiteLink?
 
-    public init(name: String, launcher: String, desired: Int, live: Int, slots: [String] = [], quarantined: [String] = []) {
+    public init(name: String, launcher: String, desired: Int, live: Int, slots: [String] = [], quarantined: [String] = [],
+                link: SiteLink? = nil) {
+        self.link = link
         self.name = name
         self.launcher = launcher
         self.desired = desired

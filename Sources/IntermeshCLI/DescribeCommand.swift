@@ -55,8 +55,8 @@ struct DescribeCommand: AsyncParsableCommand {
             }
         }
         text += "Sites:\n"
-        text += Rendering.indent(try Rendering.render(description.sites, table: [["SITE", "LAUNCHER", "DESIRED", "LIVE"]] + description.sites.map {
-            [$0.name, $0.launcher, String($0.desired), String($0.live)]
+        text += Rendering.indent(try Rendering.render(description.sites, table: [["SITE", "LAUNCHER", "DESIRED", "LIVE", "LINK"]] + description.sites.map {
+            [$0.name, $0.launcher, String($0.desired), String($0.live), $0.link?.summary ?? "-"]
         }, format: .table))
         Terminal.stdout.write(text)
     }

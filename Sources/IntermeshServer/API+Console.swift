@@ -59,7 +59,7 @@ extension API {
                          return SlotView(slot: replica.slot, health: Self.health(member, record: records[replica.slot], now: now, timeout: timeout,
                                                                                      grace: plan.run.spec.faultPolicy.graceSeconds),
                                          member: member, lastMember: records[replica.slot]?.lastMember)
-                     })
+                     }, link: plan.link(of: site.name, live: members.filter { $0.isLive(at: now, timeout: timeout) }))
         }
         let live = sites.flatMap(\.slots).filter { $0.health == .live }.count
         let rollout = try await rolloutStatus(run: run, plan: plan)

@@ -53,6 +53,8 @@ extension API {
             record.acknowledged = beat.acknowledged
             record.activeRevision = beat.activeRevision
             record.evalLoss = beat.evalLoss.flatMap { $0.isFinite ? $0 : .infinity }
+            record.uplinkMbps = beat.uplinkMbps
+            record.uplinkTo = beat.uplinkTo
             records.append(record)
         }
         try await plane.members.beat(run: name, records, now: now)

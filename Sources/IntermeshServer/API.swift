@@ -106,10 +106,13 @@ struct API {
               let plan = try await plane.activePlan(of: run) else { throw APIError.notFound("run \(name) has no active revision") }
         let members = await plane.members.members(of: name)
         let quarantined = Set(try await plane.store.slots(of: name).filter(\.value.quarantined).keys)
+        let timeout = await plane.heartbeatTimeout(of: run, plan: plan)
+        let live = members.filter { $0.isLive(at: plane.now(), timeout: timeout) }
         let sites = plan.sites.map { site in
             SiteStatus(name: site.name, launcher: site.launcher.rawValue, desired: site.replicas.count,
                        live: members.filter { $0.site == site.name && !$0.leaving }.count, slots: site.replicas.map(\.slot),
-                       quarantined: site.replicas.map(\.slot).filter(quarantined.contains))
+                       quarantined: site.replicas.map(\.slot).filter(quarantined.contains),
+                       link: plan.link(of: site.name, live: live))
         }
         return try JSONBody.response(RunDescription(
             name: run.name, phase: run.phase, generation: run.generation, activeRevision: run.activeRevision,

@@ -222,12 +222,19 @@ extension Trainer {
         }
         let tokens = Double(settings.innerSteps * settings.batchSize * config.shape.context)
         membership?.report(loss: trainLoss, tokensPerSecond: (tokens / max(1e-9, innerSeconds)).rounded(), evalBySource: evaluation)
-        TrainerLog.emit("outer", [
+        var uplink: [String: Any] = [:]
+        if let rate = outcome.sendRate, let position = quorum.members.firstIndex(of: config.me), quorum.members.count > 1,
+           let next = membership?.peer(quorum.members[(position + 1) % quorum.members.count]).id {
+            let mbps = (rate * 8 / 1_000_000 * 10).rounded() / 10
+            membership?.report(uplinkMbps: mbps, to: next)
+            uplink = ["uplink_mbps": mbps, "uplink_to": next]
+        }
+        TrainerLog.emit("outer", uplink.merging([
             "outer_step": outerStep, "inner_step": innerStep, "quorum_id": Int(quorum.id),
             "quorum": quorum.members.compactMap { membership?.peer($0).id }, "loss": trainLoss, "eval": evaluation,
             "bytes_sent": outcome.bytesSent, "bytes_received": outcome.bytesReceived,
             "sync_seconds": syncSeconds, "tokens_per_s": (tokens / max(1e-9, innerSeconds)).rounded(),
             "hash": TrainerSnapshot.hash(global), "revision": settings.revision, "revision_hash": revisionHash,
-        ])
+        ]) { $1 })
     }
 }

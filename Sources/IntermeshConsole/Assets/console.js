@@ -257,12 +257,23 @@ function actions(page) {
       : act("Resume run", `Resume run ${view.name}?`, "Its agents launch its replicas again; they resume from their checkpoints.", "/resume", true));
 }
 
+// The site's link as its members measured it: slow (below half the declared bandwidth) is a red badge that names
+// the member and where it sends.
+function linkLine(link) {
+  if (!link || link.measuredMbps == null) return h("div", { class: "link muted" }, "link not measured (no sync long enough to time)");
+  const mbps = (value) => (value >= 100 ? Math.round(value) : value.toFixed(1)) + " Mbit/s";
+  return h("div", { class: "link", dataset: { slow: link.slow ? "true" : "false" } },
+    link.slow ? h("span", { class: "badge bad" }, "slow link") : "",
+    `measured ${mbps(link.measuredMbps)} ${link.from ? `(${link.from} → ${link.to || "?"})` : ""} of ${mbps(link.declaredMbps)} declared`);
+}
+
 function renderMesh(page) {
   const view = page.view;
   const sites = view.sites.map((site) => {
     const live = site.slots.filter((slot) => slot.health === "live").length;
     return h("div", { class: "site", dataset: { site: site.name } },
       h("h3", {}, site.name, h("small", {}, `${site.region ? site.region + " · " : ""}${site.launcher} · ${site.bandwidth}${site.syncSeconds != null ? ` · outer sync ≈ ${duration(site.syncSeconds)}` : ""} · ${live} of ${site.slots.length} live`)),
+      linkLine(site.link),
       h("div", { class: "slots" }, site.slots.map((slot) => h("div", {
         class: "slot", dataset: { slot: slot.slot, health: slot.health, state: slot.state || "" },
         title: slot.member ? `member ${slot.member}` : "no member",

@@ -36,6 +36,8 @@ public enum RingAllReduce {
         public var mean: [Float]
         public var bytesSent: Int
         public var bytesReceived: Int
+        /// This member's link toward the next one, bytes per second as the kernel measured it (`Socket.sendRate`).
+        public var sendRate: Double? = nil
     }
 
     public static func run(
@@ -86,7 +88,7 @@ public enum RingAllReduce {
         }
         let scale = 1 / (weights?.reduce(0, +) ?? Float(count))
         for i in acc.indices { acc[i] *= scale }
-        return Outcome(mean: acc, bytesSent: next.bytesSent, bytesReceived: previous.bytesReceived)
+        return Outcome(mean: acc, bytesSent: next.bytesSent, bytesReceived: previous.bytesReceived, sendRate: next.sendRate())
     }
 
     static func encode(_ values: [Float], quantize: Bool) -> [UInt8] {

@@ -80,6 +80,32 @@ public final class Socket: @unchecked Sendable {
         bytesSent += data.count
     }
 
+    /// How fast this connection sent, as the kernel measured it: bytes the peer acknowledged per second of the time
+    /// the connection had data in flight (Linux's TCP_INFO: bytes_acked over busy_time). It is the link's
+    /// throughput toward the peer, not the program's pace. The kernel counts busy time in milliseconds: a connection
+    /// busy for less than `minimumBusy` (a fast link, a small model) is too short to time, and gives nil, as does a
+    /// kernel that reports neither.
+    public func sendRate(minimumBusy: Double = 0.01) -> Double? {
+        tcpInfo().flatMap { Self.sendRate(tcpInfo: $0, minimumBusy: minimumBusy) }
+    }
+
+    /// The kernel's TCP_INFO of this connection, as bytes; nil when it has none (or too old a layout).
+    func tcpInfo() -> [UInt8]? {
+        var info = [UInt8](repeating: 0, count: 256)
+        var length = socklen_t(info.count)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0, length >= 176 else { return nil }
+        return Array(info.prefix(Int(length)))
+    }
+
+    /// struct tcp_info (linux/tcp.h): tcpi_bytes_acked (u64) at byte 120, tcpi_busy_time (u64, microseconds) at 168.
+    static func sendRate(tcpInfo info: [UInt8], minimumBusy: Double) -> Double? {
+        guard info.count >= 176 else { return nil }
+        func u64(_ offset: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(info[offset + $1]) << (8 * UInt64($1)) } }
+        let acked = u64(120), busy = Double(u64(168)) / 1_000_000
+        guard acked > 0, busy > 0, busy >= minimumBusy else { return nil }
+        return Double(acked) / busy
+    }
+
     public func receive(exactly count: Int) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
         var offset = 0

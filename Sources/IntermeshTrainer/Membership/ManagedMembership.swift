@@ -31,6 +31,8 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
     var draining = false
     /// The control plane lost this member and relaunched its slot (`HeartbeatResponse.replaced`, or 409 `replaced`).
     var replaced = false
+    /// The link toward the next member of the last ring, as measured.
+    var uplink: (mbps: Double, to: String)?
     /// Peers by local index: the plan's replicas first (index = plan index), then slots learnt later.
     var peers: [PeerAddress]
     /// From which outer step each revision is active at this site, as the control plane last said.
@@ -140,7 +142,8 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
             id: memberId, slot: slot, incarnation: incarnation, state: state, outerStep: outerStep, revision: revisionHash, leaving: leaving,
             loss: loss.flatMap { $0.isFinite ? $0 : nil }, tokensPerSecond: tokensPerSecond, address: address.memberAddress,
             acknowledged: loaded.keys.max(), activeRevision: activeRevision > 0 ? activeRevision : nil,
-            evalLoss: evalLoss.map { $0.isFinite ? $0 : 1e30 }, evalBySource: evalBySource.isEmpty ? nil : evalBySource, rejectedConnections: DataPlaneRejections.total)
+            evalLoss: evalLoss.map { $0.isFinite ? $0 : 1e30 }, evalBySource: evalBySource.isEmpty ? nil : evalBySource, rejectedConnections: DataPlaneRejections.total,
+            uplinkMbps: uplink?.mbps, uplinkTo: uplink?.to)
         lock.unlock()
         let (run, site) = (self.run, self.site)
         let answer: HeartbeatResponse
@@ -228,6 +231,12 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         lock.unlock()
         guard let number, let plan = try? load(number) else { return nil }
         return (number, plan)
+    }
+
+    public func report(uplinkMbps: Double, to slot: String) {
+        lock.lock()
+        uplink = (uplinkMbps, slot)
+        lock.unlock()
     }
 
     public func report(activeRevision: Int, evalLoss: Double?) {
