@@ -69,12 +69,16 @@ public enum ReconcileEvent: Sendable, Hashable {
         }
     }
 
-    /// The member a drain or a disconnection is about, to log it once per member.
+    /// The member a drain is about, to log it once per member.
     public var drainedMember: String? {
-        switch self {
-        case let .draining(member, _, _), let .memberDisconnected(member, _, _, _): return member
-        default: return nil
-        }
+        if case let .draining(member, _, _) = self { return member }
+        return nil
+    }
+
+    /// The member a disconnection is about, to log it once while it lasts.
+    public var disconnectedMember: String? {
+        if case let .memberDisconnected(member, _, _, _) = self { return member }
+        return nil
     }
 
     public var message: String {

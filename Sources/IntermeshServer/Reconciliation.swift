@@ -15,6 +15,8 @@ public actor Reconciliation {
         var directives: [String: [Directive]] = [:]
         /// Members the last pass wants gone: they leave after contributing their current outer step.
         var drains: Set<String> = []
+        /// Members the last pass found disconnected (within the disconnect grace): logged once, not every pass.
+        var disconnected: Set<String> = []
         /// When the directives were computed: an agent ignores a launch older than its own last launch of the slot.
         var issued: Date?
         /// Relaunches each site's agent still has to do, for the revision it last loaded.
@@ -175,7 +177,9 @@ public actor Reconciliation {
             // Events only for state changes: launches repeat until an agent acts on them, drains until the member leaves.
             let changes = result.events.filter { event in
                 !event.repeatsEachPass && !(event.drainedMember.map(runtime.drains.contains) ?? false)
+                    && !(event.disconnectedMember.map(runtime.disconnected.contains) ?? false)
             }
+            runtime.disconnected = Set(result.events.compactMap(\.disconnectedMember))
             runtime.directives = siteDirectives
             runtime.issued = now
             runtime.drains = draining
