@@ -222,13 +222,13 @@ extension Trainer {
         }
         let tokens = Double(settings.innerSteps * settings.batchSize * config.shape.context)
         membership?.report(loss: trainLoss, tokensPerSecond: (tokens / max(1e-9, innerSeconds)).rounded(), evalBySource: evaluation)
+        // This step's measurement replaces the last one; a sync too short to time clears it.
         var uplink: [String: Any] = [:]
-        if let rate = outcome.sendRate, let position = quorum.members.firstIndex(of: config.me), quorum.members.count > 1,
-           let next = membership?.peer(quorum.members[(position + 1) % quorum.members.count]).id {
-            let mbps = (rate * 8 / 1_000_000 * 10).rounded() / 10
-            membership?.report(uplinkMbps: mbps, to: next)
-            uplink = ["uplink_mbps": mbps, "uplink_to": next]
-        }
+        let position = quorum.members.firstIndex(of: config.me)
+        let next = position.flatMap { quorum.members.count > 1 ? membership?.peer(quorum.members[($0 + 1) % quorum.members.count]).id : nil }
+        let mbps = outcome.sendRate.map { ($0 * 8 / 1_000_000 * 10).rounded() / 10 }
+        membership?.report(uplinkMbps: next == nil ? nil : mbps, to: next)
+        if let mbps, let next { uplink = ["uplink_mbps": mbps, "uplink_to": next] }
         TrainerLog.emit("outer", uplink.merging([
             "outer_step": outerStep, "inner_step": innerStep, "quorum_id": Int(quorum.id),
             "quorum": quorum.members.compactMap { membership?.peer($0).id }, "loss": trainLoss, "eval": evaluation,

@@ -233,9 +233,9 @@ public final class ManagedMembership: Membership, @unchecked Sendable {
         return (number, plan)
     }
 
-    public func report(uplinkMbps: Double, to slot: String) {
+    public func report(uplinkMbps: Double?, to slot: String?) {
         lock.lock()
-        uplink = (uplinkMbps, slot)
+        uplink = uplinkMbps.flatMap { mbps in slot.map { (mbps, $0) } }
         lock.unlock()
     }
 

@@ -47,8 +47,9 @@ public protocol Membership: AnyObject, Sendable {
     func report(loss: Double, tokensPerSecond: Double, evalBySource: [String: Double])
 
     /// This member's link toward the next member of the last outer step's ring: megabits per second as the kernel
-    /// measured it, and that member's slot; for heartbeats (a slow link shows in `describe` and the console).
-    func report(uplinkMbps: Double, to slot: String)
+    /// measured it (nil: too short to time), and that member's slot; for heartbeats (a slow link shows in `describe`
+    /// and the console).
+    func report(uplinkMbps: Double?, to slot: String?)
 
     /// Where peer `index` (a member index of a quorum or a donor list) listens.
     func peer(_ index: Int) -> PeerAddress
@@ -69,7 +70,7 @@ extension Membership {
     public var drainRequested: Bool { false }
     public func revision(forStep step: Int) -> (number: Int, plan: Plan)? { nil }
     public func report(activeRevision: Int, evalLoss: Double?) {}
-    public func report(uplinkMbps: Double, to slot: String) {}
+    public func report(uplinkMbps: Double?, to slot: String?) {}
 }
 
 public enum MembershipError: Error, CustomStringConvertible {
