@@ -81,6 +81,10 @@ class ConsoleTests(unittest.TestCase):
         for slot in SLOTS:
             cell = driver.find_element(By.CSS_SELECTOR, f'.slot[data-slot="{slot}"]')
             self.assertIn("inc 1", cell.text)
+        # Each site says how its link measured against what it declares.
+        links = driver.find_elements(By.CSS_SELECTOR, "#mesh .site .link")
+        self.assertEqual(len(links), 3)
+        self.assertTrue(all("declared" in link.text for link in links), [link.text for link in links])
 
         # Charts fill as outer steps pass, without a reload.
         self.assertTrue(wait(driver, POINTS, 120, "loss-chart"), "the loss chart gets its first points\n" + self.output())

@@ -260,8 +260,9 @@ function actions(page) {
 // The site's link as its members measured it: slow (below half the declared bandwidth) is a red badge that names
 // the member and where it sends.
 function linkLine(link) {
-  if (!link || link.measuredMbps == null) return h("div", { class: "link muted" }, "link not measured (no sync long enough to time)");
   const mbps = (value) => (value >= 100 ? Math.round(value) : value.toFixed(1)) + " Mbit/s";
+  if (!link) return h("div", { class: "link muted" }, "link unknown");
+  if (link.measuredMbps == null) return h("div", { class: "link muted" }, `${mbps(link.declaredMbps)} declared, not measured (no sync long enough to time)`);
   return h("div", { class: "link", dataset: { slow: link.slow ? "true" : "false" } },
     link.slow ? h("span", { class: "badge bad" }, "slow link") : "",
     `measured ${mbps(link.measuredMbps)} ${link.from ? `(${link.from} → ${link.to || "?"})` : ""} of ${mbps(link.declaredMbps)} declared`);
