@@ -29,7 +29,7 @@ if [[ "$target" == spec ]]; then
 fi
 # Swift's backtracer does not run under AddressSanitizer; libFuzzer prints the stack. Leak checking is off: the
 # Swift runtime's metadata caches live until exit and LeakSanitizer reports them as leaks.
-export SWIFT_BACKTRACE=enable=no
+export SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0
 "$fuzz" "$target" "$corpus" -max_total_time="$seconds" -artifact_prefix="$crashes/" -print_final_stats=1 \
     -max_len=65536 -timeout=20 -rss_limit_mb=4096 -detect_leaks=0 "$@"
 if [[ "${FUZZ_KEEP:-0}" == 1 ]]; then
