@@ -11,7 +11,7 @@ extension TrainingRun {
         return (try? encoder.encode(self)) ?? Data()
     }
 
-    /// The canonical form as YAML, for `validate --canonical` and `get -o yaml`: it loads again to the same run.
+    /// The canonical form as YAML, for `validate --canonical`: it loads again to the same run.
     public func canonicalYAML() -> String {
         let encoder = YAMLEncoder()
         encoder.options.sortKeys = true
