@@ -525,8 +525,11 @@ class Chaos:
     # The end.
     def settle(self):
         log("faults over: waiting for the run to heal")
+        step = self.samples[-1][3]
         try:
-            wait_for(lambda: self.observe() and self.samples[-1][1] == self.samples[-1][2], 120, "every replica live", interval=1)
+            # Healed: every replica live and past the outer step the run was at when the last fault ended.
+            wait_for(lambda: self.observe() and self.samples[-1][1] == self.samples[-1][2] and self.samples[-1][4] > step, 120,
+                     "every replica live and training", interval=1)
         except RuntimeError as error:
             log(str(error))
 
