@@ -142,11 +142,10 @@ public actor Reconciliation {
                     siteDirectives[site, default: []].append(Directive(action: .launch, slot: slot, member: replacing,
                                                                        reason: replacing.map { "replaces lost member \($0)" }))
                     // Kept with the slot until it launches again, so a later pass (or another server) still names it.
-                    if let replacing, var record = slots[slot], record.lostMember != replacing {
+                    if let replacing, slots[slot]?.lostMember != replacing {
+                        var record = slots[slot] ?? SlotRecord()
                         record.lostMember = replacing
                         try await plane.store.saveSlot(slot, record, run: run.name)
-                    } else if let replacing, slots[slot] == nil {
-                        try await plane.store.saveSlot(slot, SlotRecord(lostMember: replacing), run: run.name)
                     }
                 case let .stop(site, member, reason):
                     let slot = members.first { $0.id == member }?.slot ?? ""
