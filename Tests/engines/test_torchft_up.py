@@ -46,14 +46,19 @@ class TorchftUpTests(unittest.TestCase):
             self.assertGreater(relaunched[0]["outer_step"], max(others_at_start, killed_at),
                                "it resumes at the others' step, healed from a peer")
 
-            # The others never stopped: each logged every outer step once, in one incarnation.
+            # The others never stopped: each trained on in one incarnation, its outer step only ever rising. A group
+            # that misses one quorum on a loaded machine (the join timeout) heals from a peer at the next one, as
+            # torchft means it to, so its log may jump a step; it never goes back or repeats one.
             reached = wait_for(lambda: min(max(steps(*slot)) for slot in SLOTS) >= relaunched[0]["outer_step"] + 2, 120, 0.5)
             self.assertTrue(reached)
             for site, index in (("alpha", 0), ("beta", 0)):
                 incarnations_of = outer_lines(up.replica_log(site, index))
                 self.assertEqual(len(incarnations_of), 1, f"{site}/{index} was never relaunched")
                 logged = [line["outer_step"] for line in incarnations_of[0]]
-                self.assertEqual(logged, list(range(logged[0], logged[0] + len(logged))), f"{site}/{index} never skipped a step")
+                self.assertEqual(logged, sorted(set(logged)), f"{site}/{index} never repeated or went back a step")
+                skipped = sorted(set(range(logged[0], logged[-1] + 1)) - set(logged))
+                if skipped:
+                    print(f"  {site}/{index} missed the quorum of outer steps {skipped} and healed from a peer")
 
             # Parameters match after every sync in which the groups took part together.
             by_step = {}
