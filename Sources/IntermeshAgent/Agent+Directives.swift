@@ -116,7 +116,7 @@ extension Agent {
         if ReplicaProcess.runsOnThisMachine(host: replica.host, launcher: sitePlan.launcher) {
             environment["INTERMESH_AGENT_PID"] = String(getpid())
         }
-        environment["INTERMESH_CHECKPOINT_DIR"] = config.stateDirectory.appendingPathComponent("checkpoints/\(name)").path
+        if let plan { environment["INTERMESH_CHECKPOINT_DIR"] = config.checkpointDirectory(of: name, path: plan.run.spec.training.checkpoint.path).path }
         let banner = "=== \(Timestamps.format(Date())) incarnation \(incarnation) of \(replica.slot), member \(member), revision \(revision)\n"
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         if let handle = FileHandle(forWritingAtPath: log) {

@@ -45,6 +45,15 @@ public struct AgentConfiguration: Sendable {
     }
 }
 
+extension AgentConfiguration {
+    /// Where a replica (`SITE-INDEX`) writes its checkpoints, given the spec's `training.checkpoint.path`: from the state
+    /// directory when relative (two agents or runs on one machine never share one), else under the run's name.
+    public func checkpointDirectory(of replica: String, path: String) -> URL {
+        let base = path.hasPrefix("/") ? URL(fileURLWithPath: path).appendingPathComponent(run) : stateDirectory.appendingPathComponent(path)
+        return base.appendingPathComponent(replica)
+    }
+}
+
 /// A site agent: launches the site's replicas as the control plane directs, supervises them, reports launches
 /// and exits, stops what is no longer wanted, and survives both its own restart (it adopts its replicas) and
 /// the control plane's absence (replicas keep training; it reconnects with backoff).

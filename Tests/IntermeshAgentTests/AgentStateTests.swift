@@ -25,4 +25,15 @@ import Testing
         let error = #expect(throws: ReplicaProcess.Failure.self) { try AgentState.load(from: directory) }
         #expect(error?.description.contains("agent.json") == true)
     }
+
+    @Test(arguments: [
+        ("checkpoints", "/var/lib/agent/checkpoints/alpha-0"),
+        ("ckpt/fast", "/var/lib/agent/ckpt/fast/alpha-0"),
+        ("/mnt/nvme/ckpt", "/mnt/nvme/ckpt/demo/alpha-0"),
+    ])
+    func checkpointsGoWhereTheSpecSays(_ path: String, expected: String) {
+        let config = AgentConfiguration(run: "demo", site: "alpha", server: "http://127.0.0.1:1", token: "t",
+                                        stateDirectory: URL(fileURLWithPath: "/var/lib/agent"), workingDirectory: URL(fileURLWithPath: "/"))
+        #expect(config.checkpointDirectory(of: "alpha-0", path: path).path == expected)
+    }
 }

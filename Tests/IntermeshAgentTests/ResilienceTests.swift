@@ -66,7 +66,10 @@ import Testing
     @Test func aReplicaThatLostItsAgentAndTheControlPlaneCheckpointsAndStops() async throws {
         let up = UpProcess(port: 7752)
         defer { up.cleanUp() }
-        try up.up(try localSpec(replacing: [("    joinTimeout: 20s\n", "    joinTimeout: 20s\n    orphanTimeout: 8s\n")]))
+        // The checkpoints go where the spec says, an absolute path, under the run's name.
+        let checkpoints = up.data.appendingPathComponent("ckpt")
+        try up.up(try localSpec(replacing: [("    joinTimeout: 20s\n", "    joinTimeout: 20s\n    orphanTimeout: 8s\n"),
+                                            ("      interval: 250\n", "      interval: 250\n      path: \(checkpoints.path)\n")]))
         try await up.wait("3 replicas training", timeout: 120) { try await up.members("local-demo").filter { $0.outerStep >= 2 }.count == 3 }
         let sites = ["alpha", "beta", "gamma"]
         let replicas = try sites.map { site in Int32(try #require(up.replicas(site: site).first?["pid"] as? Int)) }
@@ -90,6 +93,8 @@ import Testing
             let step = orphaned["outer_step"] as? Int ?? -1
             #expect(log.contains { $0["event"] as? String == "checkpoint" && $0["outer_step"] as? Int == step }, "\(site) checkpointed step \(step)")
             #expect(log.last { $0["event"] as? String == "leave" }?["reason"] as? String == "orphaned")
+            let written = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.appendingPathComponent("local-demo/\(site)-0").path)) ?? []
+            #expect(written.contains { $0.hasPrefix("checkpoint-") }, "\(site)'s checkpoint is under \(checkpoints.path): \(written)")
         }
     }
 

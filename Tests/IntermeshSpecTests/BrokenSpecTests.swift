@@ -42,6 +42,21 @@ import Testing
         #expect(throws: SpecSourceError.self) { try SpecLoader().load(path: NSTemporaryDirectory()) }
     }
 
+    /// An invalid byte is located with lines counted as the YAML parser and the renderer count them.
+    @Test(arguments: [
+        (Array("a: 1\nb: ".utf8) + [0xE9], 2, 4),
+        (Array("a: 1\r\nb: ".utf8) + [0xE9], 2, 4),
+        (Array("a: 1\rb: 2\rc".utf8) + [0xFF], 3, 2),
+        (Array("a\u{85}b\u{2028}c\u{2029}dé".utf8) + [0xC3], 4, 3),
+        ([0xE9], 1, 1),
+    ] as [([UInt8], Int, Int)])
+    func invalidUTF8IsLocatedByLine(_ bytes: [UInt8], line: Int, column: Int) {
+        guard case let .failure(diagnostic) = SpecSource.decode(name: "x.yaml", data: Data(bytes)) else {
+            Issue.record("invalid UTF-8 was accepted"); return
+        }
+        #expect(diagnostic.location == SourceLocation(line: line, column: column))
+    }
+
     @Test func aliasBombFailsInBoundedTime() {
         // A tighter budget must still refuse the bomb; the whole load stays far below a second.
         let text = try! String(contentsOf: Repo.fixtures.appendingPathComponent("broken/alias-bomb.yaml"), encoding: .utf8)

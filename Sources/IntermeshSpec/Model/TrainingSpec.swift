@@ -145,7 +145,7 @@ public struct CheckpointSpec: SpecObject, Hashable, Codable {
         FieldSchema("interval", .integer(min: 1, max: 100_000_000), default: .derived("innerSteps"),
                     doc: "Inner steps between checkpoints; must be a multiple of innerSteps."),
         FieldSchema("keep", .integer(min: 1, max: 1000), default: .int(3), doc: "Newest checkpoints kept per replica."),
-        FieldSchema("path", .string(.path), default: .string("checkpoints"), doc: "Directory, relative to the replica's working directory."),
+        FieldSchema("path", .string(.path), default: .string("checkpoints"), doc: "Directory. Under an agent, a relative path starts from the agent's state directory and an absolute one gets the run's name added; each replica writes to `SITE-INDEX` in it. A standalone trainer writes to `PATH/SITE/replica-INDEX` from its working directory."),
     ])
 
     public init(from reader: ObjectReader) {

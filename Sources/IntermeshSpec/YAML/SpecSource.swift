@@ -85,15 +85,11 @@ public struct SpecSource: Sendable {
         }
     }
 
+    /// Where a byte is, with lines counted as `lines(of:)` counts them. The bytes before it are valid UTF-8 (it is the
+    /// first invalid one), so they decode as they are.
     static func location(ofByte offset: Int, in bytes: [UInt8]) -> SourceLocation {
-        var line = 1
-        var lineStart = 0
-        for index in 0..<offset where bytes[index] == UInt8(ascii: "\n") {
-            line += 1
-            lineStart = index + 1
-        }
-        let column = String(decoding: bytes[lineStart..<offset], as: UTF8.self).unicodeScalars.count + 1
-        return SourceLocation(line: line, column: column)
+        let before = lines(of: String(decoding: bytes[..<offset], as: UTF8.self))
+        return SourceLocation(line: before.count, column: (before.last?.unicodeScalars.count ?? 0) + 1)
     }
 }
 
