@@ -5,8 +5,10 @@ import Foundation
 ///
 /// A full pass looks at every member (a few hundred milliseconds at 100,000), so it runs only when something it
 /// decides on may have changed: a member joined, left or changed slot or incarnation (the membership version), a
-/// heartbeat deadline passed, a restart backoff ended (`due`), the revision, phase or generation changed, a rollout
-/// is in progress, or launch history changed (the last pass is forgotten).
+/// heartbeat deadline passed since the last full pass, a member that pass found disconnected was heard again, a
+/// restart backoff or disconnect grace ended (`due`), the revision, phase or generation changed, a rollout is in
+/// progress, or launch history changed (the last pass is forgotten). A member that stays silent is decided on once
+/// when its deadline passes and once when its grace ends, not by every pass in between.
 public struct PassKey: Sendable, Equatable {
     public var membership: Int
     public var revision: Int
@@ -20,20 +22,26 @@ public struct PassKey: Sendable, Equatable {
         self.generation = generation
     }
 
-    /// The last full pass: its key, and when a full pass is due whatever happens.
+    /// The last full pass: its key, when it ran (the heartbeat deadlines passed by then it decided on), and when a
+    /// full pass is due whatever happens.
     public struct Last: Sendable, Equatable {
         public var key: PassKey
+        public var at: Date
         public var due: Date
 
-        public init(key: PassKey, due: Date) {
+        public init(key: PassKey, at: Date, due: Date) {
             self.key = key
+            self.at = at
             self.due = due
         }
     }
 
-    /// Whether the pass at `now` must be a full one.
-    public static func fullPassNeeded(last: Last?, current: PassKey, now: Date, heartbeatDeadlinePassed: Bool, rolloutInProgress: Bool) -> Bool {
+    /// Whether the pass at `now` must be a full one. `heartbeatDeadlinePassed`: a member last heard from after
+    /// `last.at` minus the timeout has been silent past it since; `disconnectedHeard`: a member the last pass found
+    /// disconnected is live again.
+    public static func fullPassNeeded(last: Last?, current: PassKey, now: Date, heartbeatDeadlinePassed: Bool, disconnectedHeard: Bool,
+                                      rolloutInProgress: Bool) -> Bool {
         guard let last else { return true }
-        return last.key != current || now >= last.due || heartbeatDeadlinePassed || rolloutInProgress
+        return last.key != current || now >= last.due || heartbeatDeadlinePassed || disconnectedHeard || rolloutInProgress
     }
 }

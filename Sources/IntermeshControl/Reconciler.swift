@@ -138,7 +138,8 @@ public enum Reconciler {
                 if silence <= timeout + grace, input.plan != nil, desired[member.slot] != nil {
                     if disconnected[member.slot] == nil { disconnected[member.slot] = member }
                     events.append(.memberDisconnected(member: member.id, slot: member.slot, silentFor: Int(silence), grace: Int(grace)))
-                    wake.append(timeout + grace - silence)
+                    // A pass must run once the grace has ended, even one that lands on its last instant.
+                    wake.append(max(0.05, timeout + grace - silence))
                     continue
                 }
                 let beyond = grace > 0 ? ", disconnectGrace \(Int(grace))s" : ""

@@ -92,7 +92,8 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
         return LighthouseRuns.Admitted(id: id, run: entry.run, plan: entry.plan, timeout: entry.timeout, beats: entry.beats)
     }
 
-    /// Keeps the replica group's member alive, registering it on first contact (as a native member's first heartbeat does).
+    /// Keeps the replica group's member alive, registering it on first contact (as a native member's first heartbeat does),
+    /// unless it was lost and replaced.
     func touch(_ replica: LighthouseRuns.Admitted, step: Int?, state: MemberState?) async throws {
         let name = replica.id.run, member = replica.id.member
         let now = plane.now()
@@ -103,6 +104,11 @@ struct LighthouseService: Torchft_LighthouseService.SimpleServiceProtocol {
         replica.beats.increment()
         // One actor call for the common case, a member already known.
         if await plane.members.refresh(run: name, id: member, now: now, update: update) { return }
+        // Lost and its slot relaunched: it is not registered again, and gets no quorum (never two groups for one slot).
+        guard await plane.members.lostAmong([member], in: name).isEmpty else {
+            throw RPCError(code: .failedPrecondition, message: "replica group \(member) of \(replica.id.slot) was replaced: it was lost "
+                           + "(no heartbeat within the timeout and any disconnectGrace) and its slot relaunched; it must stop")
+        }
         var incarnation = 1
         if let slot = try await plane.store.slots(of: name, named: [replica.id.slot])[replica.id.slot], slot.lastMember == member {
             incarnation = max(1, slot.launches.count)

@@ -13,8 +13,8 @@ public actor MemberRegistry {
     var indexes: [String: MembershipIndex] = [:]
     /// Members lost (silent past the heartbeat timeout and any disconnect grace) by run, member id to slot, and the
     /// order they were lost in (the newest 10,000 per run are kept). Their slots are relaunched, so one that comes back
-    /// is refused rather than registered again. In memory only: after a failover a returning one registers, and the
-    /// reconciler drains the older of its slot's two incarnations.
+    /// is refused rather than registered again. Those whose slot was launched again are also kept in its record
+    /// (`SlotRecord.replaced`), and read back by `restore`, so a restart or failover does not forget them.
     var lost: [String: [String: String]] = [:]
     var lostOrder: [String: [String]] = [:]
     static let lostKept = 10_000
@@ -35,6 +35,8 @@ public actor MemberRegistry {
             }
             runs[run.name] = members
             indexes[run.name] = index
+            let slots = try await store.slots(of: run.name)
+            markLost(run: run.name, slots.sorted { $0.key < $1.key }.flatMap { slot, record in record.replaced.map { ($0, slot) } })
         }
     }
 
@@ -74,6 +76,17 @@ public actor MemberRegistry {
     /// What a reconcile pass checks before it looks at every member: see `MembershipIndex.Summary`.
     public func summary(of run: String) -> MembershipIndex.Summary {
         (indexes[run] ?? MembershipIndex()).summary
+    }
+
+    /// See `MembershipIndex.earliestHeartbeat(from:)`.
+    public func earliestHeartbeat(of run: String, from start: Date?) -> Date? {
+        (indexes[run] ?? MembershipIndex()).earliestHeartbeat(from: start)
+    }
+
+    /// Whether any of these members is live again (heard within `timeout`), looking at them alone.
+    public func anyLive(_ ids: Set<String>, in run: String, timeout: TimeInterval, now: Date) -> Bool {
+        guard let members = runs[run] else { return false }
+        return ids.contains { members[$0]?.isLive(at: now, timeout: timeout) == true }
     }
 
     /// Records heartbeats. New members are registrations: they are written to the store with a launch of

@@ -15,8 +15,6 @@ public struct MembershipIndex: Sendable {
         /// Changes whenever a member joins or goes, or changes what the reconciler decides on (its slot,
         /// site, incarnation or leaving flag); a heartbeat that only says "still here" leaves it alone.
         public var version: Int
-        /// No member was last heard from before this (at most a tenth of a second early); nil without members.
-        public var earliestHeartbeat: Date?
         /// The newest outer step any member has reported.
         public var maxOuterStep: Int
         /// Members held, leaving ones included.
@@ -24,8 +22,14 @@ public struct MembershipIndex: Sendable {
     }
 
     public var summary: Summary {
-        Summary(version: version, earliestHeartbeat: heartbeats.keys.min().map { Date(timeIntervalSince1970: Double($0) / 10) },
-                maxOuterStep: maxOuterStep, count: count)
+        Summary(version: version, maxOuterStep: maxOuterStep, count: count)
+    }
+
+    /// The earliest last heartbeat at or after `start` (to a tenth of a second, so possibly up to a tenth before it);
+    /// nil when no member was last heard from since. Heartbeats before `start` were seen by an earlier pass.
+    public func earliestHeartbeat(from start: Date?) -> Date? {
+        let floor = start.map(Self.tenth) ?? .min
+        return heartbeats.keys.lazy.filter { $0 >= floor }.min().map { Date(timeIntervalSince1970: Double($0) / 10) }
     }
 
     static func tenth(_ date: Date) -> Int64 {

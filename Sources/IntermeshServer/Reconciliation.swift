@@ -101,10 +101,15 @@ public actor Reconciliation {
             let summary = await plane.members.summary(of: run.name)
             let key = PassKey(membership: summary.version, revision: run.activeRevision, phase: run.phase.rawValue, generation: run.generation)
             let rollingOut = try await plane.rolloutState(of: run.name)?.current.map { !$0.phase.finished } ?? false
-            let deadlinePassed = summary.earliestHeartbeat.map { now.timeIntervalSince($0) > timeout } ?? false
             var runtime = runs[run.name] ?? RunRuntime()
+            // Members silent since before the last full pass's deadline were decided on by it (lost, or disconnected
+            // until `due`); only deadlines passed since, and disconnected members heard again, need a new look.
+            let unseen = runtime.lastFull.map { $0.at.addingTimeInterval(-timeout) }
+            let deadlinePassed = await plane.members.earliestHeartbeat(of: run.name, from: unseen).map { now.timeIntervalSince($0) > timeout } ?? false
+            let heard = runtime.disconnected.isEmpty ? false
+                : await plane.members.anyLive(runtime.disconnected, in: run.name, timeout: timeout, now: now)
             guard PassKey.fullPassNeeded(last: runtime.lastFull, current: key, now: now, heartbeatDeadlinePassed: deadlinePassed,
-                                         rolloutInProgress: rollingOut) else {
+                                         disconnectedHeard: heard, rolloutInProgress: rollingOut) else {
                 let outerStep = max(run.outerStep, summary.maxOuterStep)
                 await plane.pace.record(run: run.name, step: outerStep, at: now)
                 if outerStep != run.outerStep {
@@ -144,7 +149,7 @@ public actor Reconciliation {
                     // Kept with the slot until it launches again, so a later pass (or another server) still names it.
                     if let replacing, slots[slot]?.lostMember != replacing {
                         var record = slots[slot] ?? SlotRecord()
-                        record.lostMember = replacing
+                        record.recordReplacing(replacing)
                         try await plane.store.saveSlot(slot, record, run: run.name)
                     }
                 case let .stop(site, member, reason):
@@ -188,7 +193,7 @@ public actor Reconciliation {
                 runtime.readiness = RestartLease.Readiness(ready: live.filter(\.isReady).count, live: live.count,
                                                            minReplicas: policy.minReplicas, maxParallel: plan.run.spec.rollout.maxParallel)
             }
-            runtime.lastFull = PassKey.Last(key: key, due: now.addingTimeInterval(min(60, result.backoffEndsAfter ?? 60)))
+            runtime.lastFull = PassKey.Last(key: key, at: now, due: now.addingTimeInterval(min(60, result.backoffEndsAfter ?? 60)))
             runs[run.name] = runtime
             if let plan {
                 try await advanceRollout(run: run, plan: plan, live: live, runtime: runtime, now: now)

@@ -12,6 +12,11 @@ import Testing
         return view.sites.flatMap(\.slots).first { $0.slot == slot }?.health
     }
 
+    /// How many reconcile passes so far looked at every member.
+    func fullPasses(_ up: UpProcess) async throws -> Double {
+        try await up.client().metrics().first { $0.key.hasPrefix("intermesh_reconcile_pass_seconds_count") && $0.key.contains("full") }?.value ?? 0
+    }
+
     /// Each "outer" line of a replica's log with the member that wrote it (the agent heads each incarnation's output).
     func outerByMember(_ up: UpProcess, site: String) -> [(member: String, quorum: Int, step: Int)] {
         let path = up.data.appendingPathComponent("agents/\(site)/logs/\(site)-0.log").path
@@ -40,7 +45,13 @@ import Testing
         // Silent past the timeout (5 s), within the grace: disconnected; nothing is launched for its slot.
         kill(pid, SIGSTOP)
         try await up.wait("gamma/0 disconnected", timeout: 20) { try await health(up, slot: "gamma/0") == .disconnected }
+        let passes = try await fullPasses(up)
         try await Task.sleep(for: .seconds(4))
+        // Decided on once: the control plane does not look at every member in every pass (4 a second) while it waits
+        // for the grace to end.
+        let more = try await fullPasses(up) - passes
+        print("full reconcile passes in 4 s while gamma/0 was disconnected: \(Int(more))")
+        #expect(more < 4, "\(more) full reconcile passes in 4 s while a member was disconnected")
         #expect(up.replicas(site: "gamma").map { $0["member"] as? String } == [member])
         let stepAway = try await up.outerStep("local-demo")
         kill(pid, SIGCONT)

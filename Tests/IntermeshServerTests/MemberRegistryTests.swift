@@ -56,4 +56,26 @@ import Testing
         #expect(member.lastHeartbeat == later && member.state == .training && member.outerStep == 3)
         #expect(try await store.events(of: "demo", after: 0, limit: 100).filter { $0.kind == "Registered" }.count == 1)
     }
+
+    /// A reconcile pass asks only about deadlines it has not decided on yet: a member silent since before the last full
+    /// pass's deadline (disconnected, waiting for its grace to end) does not make every later pass a full one.
+    @Test func heartbeatDeadlinesAreAskedFromAGivenTimeAndDisconnectedMembersOneByOne() async throws {
+        let registry = MemberRegistry(store: try await store())
+        let silent = MemberRecord(id: "quiet", site: "s0", slot: "s0/0", lastHeartbeat: now)
+        let chatty = MemberRecord(id: "busy", site: "s1", slot: "s1/0", lastHeartbeat: now.addingTimeInterval(8))
+        try await registry.beat(run: "demo", [silent, chatty], now: now.addingTimeInterval(8))
+        #expect(await registry.earliestHeartbeat(of: "demo", from: nil) == now)
+        #expect(await registry.earliestHeartbeat(of: "demo", from: now.addingTimeInterval(1)) == now.addingTimeInterval(8))
+        #expect(await registry.earliestHeartbeat(of: "demo", from: now.addingTimeInterval(9)) == nil)
+        #expect(await registry.earliestHeartbeat(of: "other", from: nil) == nil)
+
+        let later = now.addingTimeInterval(12)
+        #expect(await registry.anyLive(["quiet"], in: "demo", timeout: 5, now: later) == false)
+        #expect(await registry.anyLive(["quiet", "busy"], in: "demo", timeout: 5, now: later) == true)
+        #expect(await registry.anyLive(["gone"], in: "demo", timeout: 5, now: later) == false)
+        // Heard again: live, and its old heartbeat no longer counts as the earliest.
+        try await registry.beat(run: "demo", [MemberRecord(id: "quiet", site: "s0", slot: "s0/0", lastHeartbeat: later)], now: later)
+        #expect(await registry.anyLive(["quiet"], in: "demo", timeout: 5, now: later) == true)
+        #expect(await registry.earliestHeartbeat(of: "demo", from: nil) == now.addingTimeInterval(8))
+    }
 }

@@ -150,8 +150,9 @@ import Testing
         let policy = "  faultPolicy: {heartbeatInterval: 1s, heartbeatTimeout: 2s}\n"
         let admin = server.client()
         _ = try await admin.apply(spec: spec().replacingOccurrences(of: "  sites:\n", with: policy + "  sites:\n"))
-        let agent = server.client(token: try await admin.createToken(TokenRequest(role: .agent, run: "demo", site: "alpha")).token)
-        func beat(_ id: String) async throws -> HeartbeatResponse {
+        let token = try await admin.createToken(TokenRequest(role: .agent, run: "demo", site: "alpha")).token
+        let agent = server.client(token: token)
+        func beat(_ id: String, _ agent: APIClient = agent) async throws -> HeartbeatResponse {
             try await agent.heartbeat(run: "demo", site: "alpha", HeartbeatBody(members: [MemberBeat(id: id, slot: "alpha/0", state: .training)]))
         }
         #expect(try await beat("m-old").replaced == nil)
@@ -173,5 +174,16 @@ import Testing
         #expect(try await admin.members(of: "demo").map(\.id) == ["m-new"])
         let events = try await admin.events(of: "demo")
         #expect(events.contains { $0.message.contains("member m-old of alpha/0 lost") }, "\(events.map(\.message))")
+
+        // A restart of the control plane (or a failover) does not forget it: the slot's record keeps it.
+        server.kill9()
+        let restarted = ServerProcess(data: server.data)
+        try restarted.start()
+        defer { restarted.stop() }
+        restarted.adminToken = server.adminToken
+        let after = restarted.client(token: token)
+        #expect(try await beat("m-new", after).replaced == nil)
+        #expect(try await beat("m-old", after).replaced == ["m-old"])
+        #expect(try await restarted.client().members(of: "demo").map(\.id) == ["m-new"])
     }
 }

@@ -130,6 +130,14 @@ class LighthouseTests(unittest.TestCase):
             print(f"\n  silent replica group evicted {time.time() - silent_since:.1f} s after its last heartbeat (timeout 2 s)")
             kinds = [(event["kind"], event["message"]) for event in self.server.events(RUN)]
             self.assertTrue(any("member m-3c of beta/0 lost: no heartbeat" in message for _, message in kinds), kinds[-5:])
+            # Lost and its slot relaunched: if it comes back it is refused, not registered again.
+            lost = ids[2]
+            for call in (lambda: self.client.heartbeat(lost, timeout=timedelta(seconds=5)),
+                         lambda: self.client.quorum(replica_id=lost, timeout=timedelta(seconds=5), step=8, world_size=1)):
+                with self.assertRaises(Exception) as refused:
+                    call()
+                self.assertIn("replica group m-3c of beta/0 was replaced", str(refused.exception))
+            self.assertNotIn("m-3c", self.member_ids())
             # Its replacement (a new member in the slot) joins at the next quorum the others ask for.
             ids[2] = replica_id("beta/0", "m-3d", 2)
             beater.ids.add(ids[2])
