@@ -496,9 +496,11 @@ class Chaos:
 
     def corrupt_checkpoint(self, record):
         site, replica = self.pick_replica(record, sites=("beta", "gamma"))
+        if not replica:
+            return
         directory = self.mesh.checkpoints(site)
         files = sorted(f for f in os.listdir(directory) if f.startswith("checkpoint-")) if os.path.isdir(directory) else []
-        if not replica or not files:
+        if not files:
             record["detail"] = "no checkpoint yet"
             return
         path = os.path.join(directory, files[-1])
