@@ -551,14 +551,31 @@ class Chaos:
             healed = next((s[0] for s in self.samples if healed(s)), None)
             fault["heal_seconds"] = None if healed is None else round(healed - end, 1)
 
+    def outer_sync_times(self, site):
+        """When the site's replica finished each outer sync (its log's "outer" lines)."""
+        path = os.path.join(self.mesh.agent_directory(site), "logs", f"{site}-0.log")
+        times = []
+        with open(path, errors="replace") as file:
+            for line in file:
+                if not line.startswith("{"):
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if event.get("event") == "outer" and "time" in event:
+                    times.append(event["time"])
+        return times
+
     def slow_link_sightings(self):
-        """For each throttle of gamma's link during which gamma kept training (3 outer steps or more): whether the live
-        view and describe named a slow link to or from gamma while it lasted."""
+        """For each throttle of gamma's link during which gamma took part in 3 outer syncs or more (a replica that only
+        heals from a peer advances its step without a sync, and nothing measures its link): whether the live view and
+        describe named a slow link to or from gamma while it lasted."""
         checked = seen_view = seen_describe = 0
+        synced = self.outer_sync_times("gamma")
         for fault in (f for f in self.faults if f["kind"] == "throttle"):
             start, end = fault["at"], fault.get("ends", fault["at"])
-            steps = [s[5].get("gamma/0", (None, None, 0))[2] for s in self.samples if start <= s[0] <= end]
-            if len(steps) < 2 or steps[-1] - steps[0] < 3:
+            if sum(1 for t in synced if start <= t <= end) < 3:
                 continue
             checked += 1
             window = [entry for entry in self.slow_links if start + 2 <= entry[0] <= end + 2]
@@ -685,7 +702,7 @@ class Chaos:
               f"checkpoint writes failed: {report['checkpoint_writes_failed']}; control plane: {report['control_plane_rss_mib']['starts']} "
               f"starts, max RSS {report['control_plane_rss_mib']['max']} MiB; events seen: {report['store']['events_seen']}")
         slow = report["slow_links"]
-        print(f"throttles of gamma's link while it trained: {slow['throttles_checked']}; named slow in the view: {slow['seen_in_view']}, "
+        print(f"throttles of gamma's link while it synced: {slow['throttles_checked']}; named slow in the view: {slow['seen_in_view']}, "
               f"in describe: {slow['seen_in_describe']}")
         for problem in report["problems"][:20]:
             print("  problem:", problem)
