@@ -185,10 +185,20 @@ class Mesh:
         return alive[0] if alive else None
 
     def processes(self):
-        """Every process started for this run's directory (agents, replicas, mpirun), zombies aside."""
+        """Every process started for this run's directory (agents, replicas, mpirun), zombies aside; not this runner
+        nor what started it (a shell or `timeout` whose command line names --out)."""
         found = []
+        ours = set()
+        pid = os.getpid()
+        while pid > 1 and pid not in ours:
+            ours.add(pid)
+            try:
+                with open(f"/proc/{pid}/stat") as file:
+                    pid = int(file.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                break
         for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
+            if not entry.isdigit() or int(entry) in ours:
                 continue
             try:
                 with open(f"/proc/{entry}/stat") as file:
@@ -555,6 +565,8 @@ class Chaos:
         """When the site's replica finished each outer sync (its log's "outer" lines)."""
         path = os.path.join(self.mesh.agent_directory(site), "logs", f"{site}-0.log")
         times = []
+        if not os.path.exists(path):
+            return times
         with open(path, errors="replace") as file:
             for line in file:
                 if not line.startswith("{"):
