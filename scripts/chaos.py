@@ -561,23 +561,27 @@ class Chaos:
             healed = next((s[0] for s in self.samples if healed(s)), None)
             fault["heal_seconds"] = None if healed is None else round(healed - end, 1)
 
-    def outer_sync_times(self, site):
-        """When the site's replica finished each outer sync (its log's "outer" lines)."""
+    def log_events(self, site):
+        """The JSON lines of the site's replica log, each with the member that wrote it (from the agent's banner)."""
         path = os.path.join(self.mesh.agent_directory(site), "logs", f"{site}-0.log")
-        times = []
         if not os.path.exists(path):
-            return times
+            return
+        member = "?"
         with open(path, errors="replace") as file:
             for line in file:
+                if line.startswith("=== ") and ", member " in line:
+                    member = line.split(", member ")[1].split(",")[0]
                 if not line.startswith("{"):
                     continue
                 try:
                     event = json.loads(line)
                 except ValueError:
                     continue
-                if event.get("event") == "outer" and "time" in event:
-                    times.append(event["time"])
-        return times
+                yield member, event
+
+    def outer_sync_times(self, site):
+        """When the site's replica finished each outer sync (its log's "outer" lines)."""
+        return [event["time"] for _, event in self.log_events(site) if event.get("event") == "outer" and "time" in event]
 
     def slow_link_sightings(self):
         """For each throttle of gamma's link during which gamma took part in 3 outer syncs or more (a replica that only
@@ -602,26 +606,13 @@ class Chaos:
         quorums = {}
         skipped = failed_checkpoints = 0
         for site in SITES:
-            member = "?"
-            path = os.path.join(self.mesh.agent_directory(site), "logs", f"{site}-0.log")
-            if not os.path.exists(path):
-                continue
-            with open(path, errors="replace") as file:
-                for line in file:
-                    if line.startswith("=== ") and ", member " in line:
-                        member = line.split(", member ")[1].split(",")[0]
-                    if not line.startswith("{"):
-                        continue
-                    try:
-                        event = json.loads(line)
-                    except ValueError:
-                        continue
-                    if event.get("event") == "checkpoint_skipped":
-                        skipped += 1
-                    if event.get("event") == "checkpoint_failed":
-                        failed_checkpoints += 1
-                    if event.get("event") == "outer":
-                        quorums.setdefault(event["quorum_id"], []).append((f"{site}/0", member, event))
+            for member, event in self.log_events(site):
+                if event.get("event") == "checkpoint_skipped":
+                    skipped += 1
+                if event.get("event") == "checkpoint_failed":
+                    failed_checkpoints += 1
+                if event.get("event") == "outer":
+                    quorums.setdefault(event["quorum_id"], []).append((f"{site}/0", member, event))
         problems = []
         for quorum, entries in sorted(quorums.items()):
             hashes = {e["hash"] for _, _, e in entries}
